@@ -1,0 +1,243 @@
+//! The command line: parses arguments and wires the pipeline stages together. It knows no
+//! keyword and decides nothing about configs.
+
+use crate::diagnostic::Severity;
+use crate::output;
+use crate::project::Project;
+use crate::rules::{self, Selection};
+use clap::{Parser, Subcommand, ValueEnum};
+use std::io::{IsTerminal, Write};
+use std::path::PathBuf;
+
+#[derive(Parser, Debug)]
+#[command(name = "haconf", version, about = "Check keepalived + nginx high-availability clusters: every node, and the cluster as a whole.")]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Check clusters, nodes or files and report what is wrong.
+    Check(CheckArgs),
+    /// List the rules.
+    Rules {
+        #[arg(long, value_enum, default_value_t = ListFormat::Human)]
+        format: ListFormat,
+    },
+    /// Show the documentation of one rule (by code or name).
+    Explain { code: String },
+}
+
+#[derive(Copy, Clone, Debug, ValueEnum, PartialEq, Eq)]
+pub enum Format {
+    Human,
+    Json,
+}
+
+#[derive(Copy, Clone, Debug, ValueEnum, PartialEq, Eq)]
+pub enum ListFormat {
+    Human,
+    Json,
+}
+
+#[derive(Copy, Clone, Debug, ValueEnum, PartialEq, Eq)]
+pub enum FailOn {
+    Error,
+    Warning,
+    Info,
+}
+
+#[derive(Copy, Clone, Debug, ValueEnum, PartialEq, Eq)]
+pub enum Color {
+    Auto,
+    Always,
+    Never,
+}
+
+#[derive(clap::Args, Debug)]
+pub struct CheckArgs {
+    /// Cluster directories, node directories or files (default: the current directory).
+    pub paths: Vec<PathBuf>,
+    #[arg(long, value_enum, default_value_t = Format::Human)]
+    pub format: Format,
+    /// Exit 1 when a finding has at least this severity.
+    #[arg(long, value_enum, default_value_t = FailOn::Warning)]
+    pub fail_on: FailOn,
+    /// Only these rules (codes or prefixes, comma-separated: `KA002,NX`).
+    #[arg(long, value_delimiter = ',')]
+    pub select: Vec<String>,
+    /// Not these rules (codes or prefixes, comma-separated).
+    #[arg(long, value_delimiter = ',')]
+    pub ignore: Vec<String>,
+    /// Do not read haconf.toml.
+    #[arg(long)]
+    pub no_spec: bool,
+    /// Colour in human output.
+    #[arg(long, value_enum, default_value_t = Color::Auto)]
+    pub color: Color,
+    /// Also print notes (inferred contexts, files read).
+    #[arg(short, long)]
+    pub verbose: bool,
+}
+
+pub fn main() -> i32 {
+    let cli = match Cli::try_parse() {
+        Ok(c) => c,
+        Err(e) => {
+            let code = if e.use_stderr() { 2 } else { 0 };
+            let _ = e.print();
+            return code;
+        }
+    };
+    match cli.command {
+        Command::Check(args) => check(args),
+        Command::Rules { format } => list_rules(format),
+        Command::Explain { code } => explain(&code),
+    }
+}
+
+fn check(args: CheckArgs) -> i32 {
+    let paths = if args.paths.is_empty() {
+        vec![PathBuf::from(".")]
+    } else {
+        args.paths.clone()
+    };
+    for list in [&args.select, &args.ignore] {
+        for c in list {
+            let c = c.trim();
+            if c != "ALL" && !rules::all().iter().any(|r| r.code.starts_with(c)) {
+                eprintln!("error: `{c}` matches no rule code (see `haconf rules`)");
+                return 2;
+            }
+        }
+    }
+    let project = Project::load(&paths);
+    if !project.errors.is_empty() {
+        for e in &project.errors {
+            eprintln!("error: {e}");
+        }
+        return 2;
+    }
+    let mut load_errors = Vec::new();
+    for c in &project.clusters {
+        for n in &c.nodes {
+            if let Some(e) = n.keepalived.as_ref().and_then(|k| k.load_error.clone()) {
+                load_errors.push(e);
+            }
+            load_errors.extend(n.nginx.iter().filter_map(|u| u.load_error.clone()));
+        }
+    }
+    if !load_errors.is_empty() {
+        for e in &load_errors {
+            eprintln!("error: {e}");
+        }
+        return 2;
+    }
+    let sel = Selection {
+        select: args.select.iter().map(|s| s.trim().to_owned()).collect(),
+        ignore: args.ignore.iter().map(|s| s.trim().to_owned()).collect(),
+    };
+    let diags = rules::run(&project, &sel);
+    let stdout = std::io::stdout();
+    let mut out = stdout.lock();
+    match args.format {
+        Format::Json => {
+            let _ = out.write_all(output::json::render(&project.db, &diags, &project.notes).as_bytes());
+        }
+        Format::Human => {
+            let color = match args.color {
+                Color::Always => true,
+                Color::Never => false,
+                Color::Auto => std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none(),
+            };
+            if args.verbose {
+                for n in &project.notes {
+                    eprintln!("note: {n}");
+                }
+                let files = project.db.len();
+                let nodes: usize = project.clusters.iter().map(|c| c.nodes.len()).sum();
+                eprintln!(
+                    "note: read {files} file{} in {nodes} node{} of {} cluster{}",
+                    if files == 1 { "" } else { "s" },
+                    if nodes == 1 { "" } else { "s" },
+                    project.clusters.len(),
+                    if project.clusters.len() == 1 { "" } else { "s" }
+                );
+            } else if !project.notes.is_empty() {
+                eprintln!(
+                    "note: {} note{} on how files were read (see --verbose)",
+                    project.notes.len(),
+                    if project.notes.len() == 1 { "" } else { "s" }
+                );
+            }
+            let _ = out.write_all(output::human::render(&project.db, &diags, color).as_bytes());
+        }
+    }
+    let threshold = match args.fail_on {
+        FailOn::Error => Severity::Error,
+        FailOn::Warning => Severity::Warning,
+        FailOn::Info => Severity::Info,
+    };
+    if diags.iter().any(|d| d.severity >= threshold) {
+        1
+    } else {
+        0
+    }
+}
+
+fn list_rules(format: ListFormat) -> i32 {
+    match format {
+        ListFormat::Json => {
+            let v: Vec<serde_json::Value> = rules::all()
+                .iter()
+                .map(|r| {
+                    serde_json::json!({
+                        "code": r.code,
+                        "name": r.name,
+                        "severity": r.severity,
+                        "fix": r.fix.as_str(),
+                        "summary": r.summary,
+                        "docs": r.docs,
+                    })
+                })
+                .collect();
+            println!("{}", serde_json::to_string_pretty(&v).unwrap_or_default());
+        }
+        ListFormat::Human => {
+            for r in rules::all() {
+                println!(
+                    "{}  {:<28} {:<8} fix: {:<16} {}",
+                    r.code,
+                    r.name,
+                    r.severity.as_str(),
+                    r.fix.as_str(),
+                    r.summary
+                );
+            }
+        }
+    }
+    0
+}
+
+fn explain(code: &str) -> i32 {
+    let found = rules::all()
+        .iter()
+        .find(|r| r.code.eq_ignore_ascii_case(code) || r.name == code);
+    match found {
+        Some(r) => {
+            println!("# {} ({})\n", r.code, r.name);
+            println!(
+                "Default severity: {}. Fix: {}.\n",
+                r.severity.as_str(),
+                r.fix.as_str()
+            );
+            print!("{}", r.docs);
+            0
+        }
+        None => {
+            eprintln!("error: no rule `{code}` (see `haconf rules`)");
+            2
+        }
+    }
+}

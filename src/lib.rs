@@ -1,0 +1,14 @@
+//! haconf: checks, fixes and generates keepalived + nginx high-availability clusters.
+//!
+//! The modules follow the pipeline of the design: `source` and `project` (files, includes,
+//! nodes), `syntax` (lossless trees), `vocab` (keyword tables), `rules`, `diagnostic`,
+//! `output`, and `cli`, which only wires them.
+
+pub mod cli;
+pub mod diagnostic;
+pub mod output;
+pub mod project;
+pub mod rules;
+pub mod source;
+pub mod syntax;
+pub mod vocab;

@@ -1,0 +1,271 @@
+//! The source database: every file haconf reads, kept byte for byte, with a line index.
+//!
+//! Nothing below this module touches the file system: the parsers and rules see only
+//! `SourceFile`s, so the language server can feed unsaved buffers through the same pipeline.
+
+use std::path::{Path, PathBuf};
+
+/// A half-open byte range `start..end` into one file's text.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, PartialOrd, Ord)]
+pub struct Span {
+    pub start: usize,
+    pub end: usize,
+}
+
+impl Span {
+    pub fn new(start: usize, end: usize) -> Self {
+        Span { start, end }
+    }
+    pub fn len(&self) -> usize {
+        self.end - self.start
+    }
+    pub fn is_empty(&self) -> bool {
+        self.start == self.end
+    }
+    /// The smallest span that covers both.
+    pub fn cover(self, other: Span) -> Span {
+        Span::new(self.start.min(other.start), self.end.max(other.end))
+    }
+}
+
+/// Index of a file in a [`SourceDb`].
+pub type FileId = usize;
+
+/// One file: its original bytes, a same-length UTF-8 text for the parsers and for display, and
+/// where each line starts.
+#[derive(Debug, Clone)]
+pub struct SourceFile {
+    /// The path shown to the user (as given or discovered, relative to the working directory).
+    pub path: PathBuf,
+    /// The bytes exactly as read. Printing a syntax tree reproduces these.
+    pub bytes: Vec<u8>,
+    /// `bytes` with every byte of an invalid UTF-8 sequence replaced by `?`, so that byte
+    /// offsets into `text` and into `bytes` are the same. All syntax of keepalived, nginx and
+    /// shell is ASCII, so the parsers lose nothing by reading this.
+    pub text: String,
+    /// True when `bytes` was not valid UTF-8.
+    pub lossy: bool,
+    line_starts: Vec<usize>,
+}
+
+impl SourceFile {
+    pub fn new(path: impl Into<PathBuf>, bytes: Vec<u8>) -> Self {
+        let (text, lossy) = sanitize(&bytes);
+        let mut line_starts = vec![0];
+        line_starts.extend(
+            text.bytes()
+                .enumerate()
+                .filter(|&(_, b)| b == b'\n')
+                .map(|(i, _)| i + 1),
+        );
+        SourceFile {
+            path: path.into(),
+            bytes,
+            text,
+            lossy,
+            line_starts,
+        }
+    }
+
+    /// 1-based line and column (in characters) of a byte offset.
+    pub fn line_col(&self, offset: usize) -> (usize, usize) {
+        let offset = offset.min(self.text.len());
+        let line = match self.line_starts.binary_search(&offset) {
+            Ok(i) => i,
+            Err(i) => i - 1,
+        };
+        let start = self.line_starts[line];
+        let col = self.text[start..floor_char(&self.text, offset)].chars().count() + 1;
+        (line + 1, col)
+    }
+
+    /// Byte offset of a 1-based line and column; clamps to the file.
+    pub fn offset(&self, line: usize, col: usize) -> usize {
+        let Some(&start) = self.line_starts.get(line.saturating_sub(1)) else {
+            return self.text.len();
+        };
+        let end = self.line_end(line);
+        self.text[start..end]
+            .char_indices()
+            .nth(col.saturating_sub(1))
+            .map(|(i, _)| start + i)
+            .unwrap_or(end)
+    }
+
+    /// Byte offset where the 1-based line's text ends (before its newline).
+    pub fn line_end(&self, line: usize) -> usize {
+        let next = self
+            .line_starts
+            .get(line)
+            .copied()
+            .unwrap_or(self.text.len());
+        let mut end = next;
+        let bytes = self.text.as_bytes();
+        if end > 0 && end <= bytes.len() && end > self.line_starts[line - 1] && bytes[end - 1] == b'\n'
+        {
+            end -= 1;
+            if end > self.line_starts[line - 1] && bytes[end - 1] == b'\r' {
+                end -= 1;
+            }
+        }
+        end
+    }
+
+    /// The text of the 1-based line, without its line ending.
+    pub fn line_text(&self, line: usize) -> &str {
+        match self.line_starts.get(line.saturating_sub(1)) {
+            Some(&s) => &self.text[s..self.line_end(line)],
+            None => "",
+        }
+    }
+
+    pub fn line_count(&self) -> usize {
+        self.line_starts.len()
+    }
+
+    pub fn slice(&self, span: Span) -> &str {
+        &self.text[span.start.min(self.text.len())..span.end.min(self.text.len())]
+    }
+}
+
+fn floor_char(s: &str, mut i: usize) -> usize {
+    while i > 0 && !s.is_char_boundary(i) {
+        i -= 1;
+    }
+    i
+}
+
+fn sanitize(bytes: &[u8]) -> (String, bool) {
+    match std::str::from_utf8(bytes) {
+        Ok(s) => (s.to_owned(), false),
+        Err(_) => {
+            let mut out = String::with_capacity(bytes.len());
+            let mut rest = bytes;
+            loop {
+                match std::str::from_utf8(rest) {
+                    Ok(s) => {
+                        out.push_str(s);
+                        break;
+                    }
+                    Err(e) => {
+                        let good = e.valid_up_to();
+                        // SAFETY-free: the prefix was just validated.
+                        out.push_str(std::str::from_utf8(&rest[..good]).unwrap_or_default());
+                        let bad = e.error_len().unwrap_or(rest.len() - good);
+                        out.extend(std::iter::repeat_n('?', bad));
+                        rest = &rest[good + bad..];
+                    }
+                }
+            }
+            (out, true)
+        }
+    }
+}
+
+/// All files read during one run.
+#[derive(Debug, Default)]
+pub struct SourceDb {
+    files: Vec<SourceFile>,
+    /// Files whose content was supplied by the caller (editor buffers) rather than read from disk.
+    overlay: std::collections::HashMap<PathBuf, Vec<u8>>,
+}
+
+/// Files larger than this are not parsed (a diagnostic says so): a 100 MB "config" is a mistake.
+pub const MAX_FILE_SIZE: u64 = 64 * 1024 * 1024;
+
+impl SourceDb {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Make `path` read as `bytes` instead of the file on disk (unsaved editor buffers).
+    pub fn set_overlay(&mut self, path: PathBuf, bytes: Vec<u8>) {
+        self.overlay.insert(path, bytes);
+    }
+
+    pub fn add(&mut self, file: SourceFile) -> FileId {
+        self.files.push(file);
+        self.files.len() - 1
+    }
+
+    /// Reads a file (or its overlay) and adds it.
+    pub fn load(&mut self, path: &Path) -> Result<FileId, LoadError> {
+        if let Some(id) = self.files.iter().position(|f| f.path == path) {
+            return Ok(id);
+        }
+        let bytes = if let Some(b) = self.overlay.get(path) {
+            b.clone()
+        } else {
+            let meta = std::fs::metadata(path).map_err(LoadError::Io)?;
+            if meta.is_dir() {
+                return Err(LoadError::IsDir);
+            }
+            if meta.len() > MAX_FILE_SIZE {
+                return Err(LoadError::TooLarge(meta.len()));
+            }
+            std::fs::read(path).map_err(LoadError::Io)?
+        };
+        Ok(self.add(SourceFile::new(path, bytes)))
+    }
+
+    pub fn get(&self, id: FileId) -> &SourceFile {
+        &self.files[id]
+    }
+
+    pub fn find(&self, path: &Path) -> Option<FileId> {
+        self.files.iter().position(|f| f.path == path)
+    }
+
+    pub fn len(&self) -> usize {
+        self.files.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.files.is_empty()
+    }
+}
+
+#[derive(Debug)]
+pub enum LoadError {
+    Io(std::io::Error),
+    IsDir,
+    TooLarge(u64),
+}
+
+impl std::fmt::Display for LoadError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            LoadError::Io(e) => write!(f, "{e}"),
+            LoadError::IsDir => write!(f, "is a directory"),
+            LoadError::TooLarge(n) => write!(
+                f,
+                "file is {n} bytes, larger than the {} MiB haconf reads",
+                MAX_FILE_SIZE / (1024 * 1024)
+            ),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn line_col_and_back() {
+        let f = SourceFile::new("x", b"ab\ncd\r\nef".to_vec());
+        assert_eq!(f.line_col(0), (1, 1));
+        assert_eq!(f.line_col(3), (2, 1));
+        assert_eq!(f.line_col(8), (3, 2));
+        assert_eq!(f.offset(2, 2), 4);
+        assert_eq!(f.line_text(2), "cd");
+        assert_eq!(f.line_end(1), 2);
+    }
+
+    #[test]
+    fn invalid_utf8_keeps_offsets() {
+        let f = SourceFile::new("x", vec![b'a', 0xff, 0xfe, b'b']);
+        assert!(f.lossy);
+        assert_eq!(f.text.len(), 4);
+        assert_eq!(f.text, "a??b");
+    }
+}

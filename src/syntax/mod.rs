@@ -1,0 +1,4 @@
+//! Lossless syntax trees: one module per language.
+
+pub mod keepalived;
+pub mod nginx;

@@ -1,0 +1,4 @@
+//! The vocabularies of keepalived and nginx, as data. Rules, hover and completion read them.
+
+pub mod keepalived;
+pub mod nginx;
