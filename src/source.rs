@@ -171,7 +171,7 @@ pub struct SourceDb {
 }
 
 /// Files larger than this are not parsed (a diagnostic says so): a 100 MB "config" is a mistake.
-pub const MAX_FILE_SIZE: u64 = 64 * 1024 * 1024;
+pub const MAX_FILE_SIZE: u64 = 16 * 1024 * 1024;
 
 impl SourceDb {
     pub fn new() -> Self {

@@ -126,17 +126,26 @@ fn resolve_one(pat: &str, including_dir: &Path, roots: &Roots) -> (Vec<PathBuf>,
                 }
             }
         }
-        // Flat layout: look the file up by name in the node directory.
-        if let Some(name) = Path::new(pat).file_name().and_then(|n| n.to_str()) {
-            let r = glob_in(&roots.node, name);
-            if !r.0.is_empty() {
-                return r;
+        // Flat layout: a file is looked up by name in the node directory; a glob keeps its
+        // last directory (`/x/conf.d/*.conf` -> `conf.d/*.conf`), so that it never matches
+        // the node's own main config.
+        let p = Path::new(pat);
+        let Some(name) = p.file_name().and_then(|n| n.to_str()) else {
+            return (vec![], false);
+        };
+        let rel = if is_glob(name) {
+            match p.parent().and_then(|d| d.file_name()).and_then(|d| d.to_str()) {
+                Some(dir) => format!("{dir}/{name}"),
+                None => return (vec![], false),
             }
-            if roots.conf_dir != roots.node {
-                return glob_in(&roots.conf_dir, name);
-            }
+        } else {
+            name.to_owned()
+        };
+        let r = glob_in(&roots.node, &rel);
+        if !r.0.is_empty() || roots.conf_dir == roots.node {
+            return r;
         }
-        (vec![], false)
+        glob_in(&roots.conf_dir, &rel)
     } else {
         if pat.split('/').any(|c| c == "..") {
             // Allowed, but never outside the node.

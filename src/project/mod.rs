@@ -160,11 +160,10 @@ impl NgUnit {
                 }
             }
             if let Some(b) = d.block() {
-                if ctx == Context::Opaque {
-                    continue;
-                }
                 let child = child_context(&d.name.value, ctx);
-                self.walk_items(file, &b.items, child, stack, f);
+                if child != Context::Opaque {
+                    self.walk_items(file, &b.items, child, stack, f);
+                }
             }
         }
     }
@@ -376,9 +375,18 @@ impl Project {
                         });
                     }
                 } else {
+                    // nginx resolves relative includes against its conf directory: for a
+                    // fragment, the nearest directory above it that holds nginx.conf.
+                    let conf_dir = f
+                        .ancestors()
+                        .skip(1)
+                        .take(4)
+                        .find(|d| d.join("nginx.conf").is_file())
+                        .map(Path::to_path_buf)
+                        .unwrap_or_else(|| dir.clone());
                     let roots = Roots {
-                        node: dir.clone(),
-                        conf_dir: dir.clone(),
+                        node: conf_dir.clone(),
+                        conf_dir,
                         prefixes: NGINX_PREFIXES,
                     };
                     let unit = self.load_ng(&f, &roots, None);

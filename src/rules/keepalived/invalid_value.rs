@@ -65,6 +65,10 @@ fn check(cx: &KaCtx, out: &mut Vec<Diagnostic>) {
             return;
         }
         let last = path.rsplit('/').next().unwrap_or(path);
+        if ROUTE_BLOCKS.contains(&last) {
+            check_route(file, stmt, &defs, out);
+            return;
+        }
         if ADDRESS_BLOCKS.contains(&last) {
             check_address(file, stmt, last, &defs, out);
             return;
@@ -82,6 +86,13 @@ fn check(cx: &KaCtx, out: &mut Vec<Diagnostic>) {
         }
         let Some(k) = vocab.lookup(path, kw) else { return };
         let arg = stmt.words.get(1);
+        if arg.is_none() && stmt.block.is_some() && k.args.starts_with("NAME ") {
+            out.push(
+                Diagnostic::new("KA003", file, stmt.head_span(), format!("`{kw}` is missing its name"))
+                    .with_help(format!("write `{kw} NAME {{ ... }}`; keepalived aborts the whole configuration on a keyword missing its parameter")),
+            );
+            return;
+        }
         match (&k.arg, arg) {
             (ArgKind::Flag | ArgKind::Optional, _) => {}
             (ArgKind::Bool, None) => {}
@@ -149,7 +160,9 @@ fn validate(kind: &ArgKind, v: &str) -> Option<(String, Option<String>)> {
             }
         }
         ArgKind::Ip => {
-            if v.parse::<IpAddr>().is_ok() {
+            // keepalived reads an address with an optional `/len`, and ignores the length.
+            let addr = v.split_once('/').map_or(v, |(a, _)| a);
+            if addr.parse::<IpAddr>().is_ok() {
                 None
             } else {
                 Some(("not an IP address".into(), None))
@@ -190,6 +203,32 @@ fn check_address(file: usize, stmt: &Stmt, block: &str, defs: &std::collections:
     }
 }
 
+
+/// Blocks of `ip route` / `ip rule` lines.
+const ROUTE_BLOCKS: &[&str] = &["virtual_routes", "virtual_rules", "static_routes", "static_rules"];
+
+/// Words that, in a route or rule line, are followed by an address.
+const ROUTE_ADDRESS_WORDS: &[&str] = &["from", "to", "src", "via", "gw", "or"];
+
+/// The addresses of a route or rule line must parse (keepalived skips the whole line otherwise).
+fn check_route(file: usize, stmt: &Stmt, defs: &std::collections::HashMap<String, String>, out: &mut Vec<Diagnostic>) {
+    let mut expect_addr = true; // the destination of a route comes first
+    for w in &stmt.words {
+        let Some(v) = expand(&w.value, defs) else { return };
+        let looks_like_addr = !v.is_empty() && v.chars().all(|c| c.is_ascii_hexdigit() || matches!(c, '.' | ':' | '/')) && v.contains(['.', ':']);
+        if expect_addr && looks_like_addr {
+            let (addr, prefix) = v.split_once('/').map_or((v.as_str(), None), |(a, p)| (a, Some(p)));
+            let ok = addr.parse::<IpAddr>().is_ok_and(|ip| prefix.is_none_or(|p| p.parse::<u32>().is_ok_and(|n| n <= if ip.is_ipv4() { 32 } else { 128 })));
+            if !ok {
+                out.push(
+                    Diagnostic::new("KA003", file, w.span, format!("`{v}` is not a valid address"))
+                        .with_help("keepalived skips this line (\"VRRP parsed invalid IP\")"),
+                );
+            }
+        }
+        expect_addr = ROUTE_ADDRESS_WORDS.contains(&v.as_str());
+    }
+}
 
 fn check_weight(file: usize, stmt: &Stmt, limit: i64, defs: &std::collections::HashMap<String, String>, out: &mut Vec<Diagnostic>) {
     let Some(i) = stmt.words.iter().position(|w| w.value == "weight") else { return };

@@ -126,8 +126,10 @@ impl Lexer<'_> {
     fn run(&mut self) {
         let b = self.b;
         let n = b.len();
-        // After a `*_by_lua_block` name, the next `{` opens a raw body.
+        // After a `*_by_lua_block` directive name, the next `{` opens a raw body.
         let mut lua_pending = false;
+        // Whether the next word is a directive name.
+        let mut at_name = true;
         while self.i < n {
             let i = self.i;
             let c = b[i];
@@ -164,10 +166,12 @@ impl Lexer<'_> {
                     self.push(TokenKind::Semicolon, i, i + 1);
                     self.i = i + 1;
                     lua_pending = false;
+                    at_name = true;
                 }
                 b'{' => {
                     self.push(TokenKind::LBrace, i, i + 1);
                     self.i = i + 1;
+                    at_name = true;
                     if lua_pending {
                         lua_pending = false;
                         self.raw_lua();
@@ -176,6 +180,7 @@ impl Lexer<'_> {
                 b'}' => {
                     self.push(TokenKind::RBrace, i, i + 1);
                     self.i = i + 1;
+                    at_name = true;
                 }
                 b'"' | b'\'' => {
                     let mut j = i + 1;
@@ -209,6 +214,10 @@ impl Lexer<'_> {
                             help: Some("nginx needs a space, `;` or `{` after a quoted string".into()),
                         });
                     }
+                    if at_name && closed && b[i + 1..j - 1].ends_with(b"_by_lua_block") {
+                        lua_pending = true;
+                    }
+                    at_name = false;
                     self.push(TokenKind::Quoted, i, j);
                     self.i = j;
                 }
@@ -244,9 +253,10 @@ impl Lexer<'_> {
                         j += 1;
                     }
                     let word = &b[i..j];
-                    if word.ends_with(b"_by_lua_block") {
+                    if at_name && word.ends_with(b"_by_lua_block") {
                         lua_pending = true;
                     }
+                    at_name = false;
                     self.push(TokenKind::Word, i, j);
                     self.i = j;
                 }

@@ -1,0 +1,78 @@
+//! Helpers shared by the integration tests.
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+/// The steering repo's `shared/` directory (corpus, reference tables, oracle results).
+pub fn shared() -> Option<PathBuf> {
+    let candidates = [
+        std::env::var_os("HACONF_SHARED").map(PathBuf::from),
+        Some(Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared")),
+        Some(Path::new(env!("CARGO_MANIFEST_DIR")).join("shared")),
+    ];
+    candidates.into_iter().flatten().find(|p| p.join("corpus").is_dir())
+}
+
+/// The shared corpus, or a skip (a failure when CI demands it).
+pub fn shared_or_skip(test: &str) -> Option<PathBuf> {
+    match shared() {
+        Some(p) => Some(p),
+        None => {
+            let msg = format!("{test}: skipped: ../shared (the corpus) is not beside the repo; set HACONF_SHARED");
+            if std::env::var("HACONF_REQUIRE_ORACLES").as_deref() == Ok("1") {
+                panic!("{msg} (HACONF_REQUIRE_ORACLES=1)");
+            }
+            eprintln!("{msg}");
+            None
+        }
+    }
+}
+
+/// Whether an external tool is installed; prints the reason and returns false to skip, or
+/// panics when `HACONF_REQUIRE_ORACLES=1`.
+pub fn require_tool(test: &str, tool: &str, args: &[&str]) -> bool {
+    let ok = Command::new(tool).args(args).output().is_ok();
+    if !ok {
+        let msg = format!("{test}: skipped: `{tool}` is not installed");
+        if std::env::var("HACONF_REQUIRE_ORACLES").as_deref() == Ok("1") {
+            panic!("{msg} (HACONF_REQUIRE_ORACLES=1)");
+        }
+        eprintln!("{msg}");
+    }
+    ok
+}
+
+pub fn haconf() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_haconf"))
+}
+
+/// Every regular file below `dir`, sorted.
+pub fn files_below(dir: &Path) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        if let Ok(rd) = std::fs::read_dir(&d) {
+            for e in rd.flatten() {
+                let p = e.path();
+                let Ok(m) = std::fs::symlink_metadata(&p) else { continue };
+                if m.is_dir() {
+                    stack.push(p);
+                } else if m.is_file() {
+                    out.push(p);
+                }
+            }
+        }
+    }
+    out.sort();
+    out
+}
+
+/// Writes `(relative path, content)` pairs below `dir`.
+pub fn write_tree(dir: &Path, files: &[(&str, &str)]) {
+    for (rel, content) in files {
+        let p = dir.join(rel);
+        std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+        std::fs::write(&p, content).unwrap();
+    }
+}
