@@ -92,7 +92,9 @@ pub fn render(db: &SourceDb, diags: &[Diagnostic], color: bool) -> String {
     } else {
         GraphicalTheme::unicode_nocolor()
     };
-    let handler = GraphicalReportHandler::new_themed(theme).with_context_lines(1);
+    let handler = GraphicalReportHandler::new_themed(theme)
+        .with_context_lines(1)
+        .with_width(100);
     let mut cache: HashMap<usize, Arc<str>> = HashMap::new();
     let mut src = |file: usize| -> NamedSource<Arc<str>> {
         let f = db.get(file);

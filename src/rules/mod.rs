@@ -82,6 +82,7 @@ pub fn all() -> &'static [&'static Rule] {
         &nginx::directive_not_allowed_here::RULE,
         &nginx::wrong_argument_count::RULE,
         &nginx::include_not_found::RULE,
+        &nginx::swallowed_directive::RULE,
     ];
     RULES
 }

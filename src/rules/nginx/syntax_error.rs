@@ -84,3 +84,4 @@ fn check(cx: &NgCtx, out: &mut Vec<Diagnostic>) {
         }
     });
 }
+

@@ -441,6 +441,9 @@ impl<'a> Parser<'a> {
                     };
                     if let Stop::Unwind = self.block(&mut stmt) {
                         items.push(Item::Stmt(stmt));
+                        if top {
+                            continue;
+                        }
                         return Stop::Unwind;
                     }
                     items.push(Item::Stmt(stmt));
@@ -469,6 +472,10 @@ impl<'a> Parser<'a> {
                     if self.next_significant_is_lbrace() {
                         if let Stop::Unwind = self.block(&mut stmt) {
                             items.push(Item::Stmt(stmt));
+                            if top {
+                                // The top level is where the unwinding stops.
+                                continue;
+                            }
                             return Stop::Unwind;
                         }
                     }
@@ -628,7 +635,7 @@ impl<'a> Parser<'a> {
                     self.errors.push(SyntaxError {
                         span: open,
                         message: format!(
-                            "missing `}}` before `{kw}`: the `{what}` block opened here is still open where `{kw}` begins"
+                            "missing `}}` before `{kw}`: the `{what}` block opened here is not closed"
                         ),
                         help: Some(format!("close this block before `{kw}`, which only appears at the top level")),
                     });
