@@ -547,7 +547,7 @@ impl Project {
                     if ctx != Context::Main {
                         unit.inferred = true;
                         self.notes.push(format!(
-                            "{}: no file includes this one; checked as a fragment in `{}` context, inferred from its directives",
+                            "{}: checked on its own, as a fragment in `{}` context (inferred from its directives)",
                             path.display(),
                             ctx.name()
                         ));

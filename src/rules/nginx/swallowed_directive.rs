@@ -3,7 +3,8 @@
 use crate::diagnostic::{Applicability, Diagnostic, Edit, Fix, Severity};
 use crate::rules::{Check, FixKind, NgCtx, Rule};
 use crate::source::Span;
-use crate::vocab::nginx::Vocabulary;
+use crate::syntax::nginx::Directive;
+use crate::vocab::nginx::{Context, Vocabulary};
 
 pub static RULE: Rule = Rule {
     code: "NX013",
@@ -44,18 +45,8 @@ directive).
 };
 
 fn check(cx: &NgCtx, out: &mut Vec<Diagnostic>) {
-    let vocab = Vocabulary::get();
     cx.unit.walk(&mut |file, d, ctx| {
-        let text = &cx.db.get(file).text;
-        let found = (1..d.args.len()).find(|&i| {
-            let (prev, a) = (&d.args[i - 1], &d.args[i]);
-            let gap = &text[prev.span.end..a.span.start];
-            !a.quoted
-                && gap.contains('\n')
-                && !gap.contains('#')
-                && vocab.allowed_in(&a.value, ctx).iter().any(|r| !r.third_party)
-        });
-        let Some(i) = found else { return };
+        let Some(i) = swallowed_at(&cx.db.get(file).text, d, ctx) else { return };
         let prev = &d.args[i - 1];
         out.push(
             Diagnostic::new(
@@ -74,4 +65,18 @@ fn check(cx: &NgCtx, out: &mut Vec<Diagnostic>) {
             }),
         );
     });
+}
+
+/// The index of the first argument of `d` that is really the next directive: unquoted, first
+/// on its line, and the name of a directive allowed in `ctx`.
+pub fn swallowed_at(text: &str, d: &Directive, ctx: Context) -> Option<usize> {
+    let vocab = Vocabulary::get();
+    (1..d.args.len()).find(|&i| {
+        let (prev, a) = (&d.args[i - 1], &d.args[i]);
+        let gap = &text[prev.span.end..a.span.start];
+        !a.quoted
+            && gap.contains('\n')
+            && !gap.contains('#')
+            && vocab.allowed_in(&a.value, ctx).iter().any(|r| !r.third_party)
+    })
 }

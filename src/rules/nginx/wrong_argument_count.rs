@@ -13,8 +13,8 @@ pub static RULE: Rule = Rule {
     docs: r#"## What it finds
 A directive whose number of arguments its module does not accept, read from the
 `ngx_command_t` tables of nginx: `worker_processes 1 2;`, `user;`, `add_header X-Frame-Options;`,
-`sendfile on off;`. A missing `;` often shows up here: the next line's words become extra
-arguments.
+`sendfile on off;`. (A missing `;` that makes the next line's directive an argument is
+NX013.)
 
 ## Why it matters
 `nginx -t` fails with `invalid number of arguments in "x" directive`, and nginx does not
@@ -48,17 +48,18 @@ fn check(cx: &NgCtx, out: &mut Vec<Diagnostic>) {
         if rows.iter().any(|r| r.arity.accepts(n)) {
             return;
         }
+        if super::swallowed_directive::swallowed_at(&cx.db.get(file).text, d, ctx).is_some() {
+            // NX013 reports the missing `;`, which is the real problem.
+            return;
+        }
         let expected = rows[0].arity.describe();
         let span = d.head_span();
-        let mut diag = Diagnostic::new(
+        let diag = Diagnostic::new(
             "NX004",
             file,
             span,
             format!("`{}` takes {expected}, but has {n}", d.name.value),
         );
-        if let Some(a) = d.args.iter().skip(1).find(|a| !a.quoted && !vocab.lookup(&a.value).is_empty()) {
-            diag.help = Some(format!("is a `;` missing before `{}`?", a.value));
-        }
         out.push(diag);
     });
 }
