@@ -75,7 +75,10 @@ impl SourceFile {
             Err(i) => i - 1,
         };
         let start = self.line_starts[line];
-        let col = self.text[start..floor_char(&self.text, offset)].chars().count() + 1;
+        let col = self.text[start..floor_char(&self.text, offset)]
+            .chars()
+            .count()
+            + 1;
         (line + 1, col)
     }
 
@@ -101,7 +104,10 @@ impl SourceFile {
             .unwrap_or(self.text.len());
         let mut end = next;
         let bytes = self.text.as_bytes();
-        if end > 0 && end <= bytes.len() && end > self.line_starts[line - 1] && bytes[end - 1] == b'\n'
+        if end > 0
+            && end <= bytes.len()
+            && end > self.line_starts[line - 1]
+            && bytes[end - 1] == b'\n'
         {
             end -= 1;
             if end > self.line_starts[line - 1] && bytes[end - 1] == b'\r' {

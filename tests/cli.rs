@@ -24,7 +24,13 @@ fn fixture_dirs() -> Vec<String> {
     let mut v = Vec::new();
     for fam in std::fs::read_dir(&root).unwrap().flatten() {
         for case in std::fs::read_dir(fam.path()).unwrap().flatten() {
-            v.push(case.path().strip_prefix(env!("CARGO_MANIFEST_DIR")).unwrap().to_string_lossy().into_owned());
+            v.push(
+                case.path()
+                    .strip_prefix(env!("CARGO_MANIFEST_DIR"))
+                    .unwrap()
+                    .to_string_lossy()
+                    .into_owned(),
+            );
         }
     }
     v.sort();
@@ -36,29 +42,62 @@ fn fixtures_human_output() {
     for dir in fixture_dirs() {
         let (code, stdout, stderr) = run(&["check", "--color", "never", &dir]);
         let name = dir.replace('/', "__");
-        insta::assert_snapshot!(name, format!("exit: {code}\n--- stdout\n{stdout}--- stderr\n{stderr}"));
+        insta::assert_snapshot!(
+            name,
+            format!("exit: {code}\n--- stdout\n{stdout}--- stderr\n{stderr}")
+        );
     }
 }
 
 #[test]
 fn json_output_follows_the_contract() {
-    let (code, stdout, _) = run(&["check", "--format", "json", "tests/fixtures/keepalived/KA002"]);
+    let (code, stdout, _) = run(&[
+        "check",
+        "--format",
+        "json",
+        "tests/fixtures/keepalived/KA002",
+    ]);
     assert_eq!(code, 1);
     let v: serde_json::Value = serde_json::from_str(&stdout).unwrap();
     assert_eq!(v["version"], 1);
     let diags = v["diagnostics"].as_array().unwrap();
     assert!(!diags.is_empty());
     for d in diags {
-        for key in ["code", "name", "severity", "message", "node", "file", "line", "column", "end_line", "end_column", "related", "fix"] {
+        for key in [
+            "code",
+            "name",
+            "severity",
+            "message",
+            "node",
+            "file",
+            "line",
+            "column",
+            "end_line",
+            "end_column",
+            "related",
+            "fix",
+        ] {
             assert!(d.get(key).is_some(), "missing {key} in {d}");
         }
         assert_eq!(d["node"], "ha1");
-        assert!(d["file"].as_str().unwrap().starts_with("tests/fixtures/keepalived/KA002/ha1/"));
+        assert!(
+            d["file"]
+                .as_str()
+                .unwrap()
+                .starts_with("tests/fixtures/keepalived/KA002/ha1/")
+        );
     }
     // Sorted by file, line, column, code.
     let keys: Vec<(String, u64, u64, String)> = diags
         .iter()
-        .map(|d| (d["file"].as_str().unwrap().into(), d["line"].as_u64().unwrap(), d["column"].as_u64().unwrap(), d["code"].as_str().unwrap().into()))
+        .map(|d| {
+            (
+                d["file"].as_str().unwrap().into(),
+                d["line"].as_u64().unwrap(),
+                d["column"].as_u64().unwrap(),
+                d["code"].as_str().unwrap().into(),
+            )
+        })
         .collect();
     let mut sorted = keys.clone();
     sorted.sort();
@@ -66,7 +105,10 @@ fn json_output_follows_the_contract() {
     let fix = diags.iter().find(|d| !d["fix"].is_null()).unwrap();
     assert_eq!(fix["fix"]["applicability"], "safe");
     assert_eq!(fix["fix"]["edits"][0]["replacement"], "virtual_router_id");
-    assert_eq!(v["summary"]["error"].as_u64().unwrap() as usize, diags.iter().filter(|d| d["severity"] == "error").count());
+    assert_eq!(
+        v["summary"]["error"].as_u64().unwrap() as usize,
+        diags.iter().filter(|d| d["severity"] == "error").count()
+    );
     insta::assert_snapshot!("json_KA002", stdout);
 }
 
@@ -74,7 +116,16 @@ fn json_output_follows_the_contract() {
 fn exit_codes() {
     // Warnings only: 1 by default, 0 with --fail-on error.
     assert_eq!(run(&["check", "tests/fixtures/keepalived/KA005"]).0, 1);
-    assert_eq!(run(&["check", "--fail-on", "error", "tests/fixtures/keepalived/KA005"]).0, 0);
+    assert_eq!(
+        run(&[
+            "check",
+            "--fail-on",
+            "error",
+            "tests/fixtures/keepalived/KA005"
+        ])
+        .0,
+        0
+    );
     // Nothing found: 0.
     let (code, stdout, _) = run(&["check", "examples/seed-cluster", "--select", "KA001,NX001"]);
     assert_eq!(code, 0, "{stdout}");
@@ -95,13 +146,32 @@ fn select_and_ignore() {
         a.extend_from_slice(args);
         let (_, stdout, _) = run(&a);
         let v: serde_json::Value = serde_json::from_str(&stdout).unwrap();
-        v["diagnostics"].as_array().unwrap().iter().map(|d| d["code"].as_str().unwrap().to_owned()).collect::<Vec<_>>()
+        v["diagnostics"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|d| d["code"].as_str().unwrap().to_owned())
+            .collect::<Vec<_>>()
     };
     let all = count(&["tests/fixtures/keepalived/KA002"]);
     assert!(all.contains(&"KA002".to_owned()) && all.contains(&"KA004".to_owned()));
-    assert!(count(&["--select", "KA002", "tests/fixtures/keepalived/KA002"]).iter().all(|c| c == "KA002"));
+    assert!(
+        count(&["--select", "KA002", "tests/fixtures/keepalived/KA002"])
+            .iter()
+            .all(|c| c == "KA002")
+    );
     assert!(count(&["--ignore", "KA00", "tests/fixtures/keepalived/KA002"]).is_empty());
-    assert!(count(&["--select", "KA", "--ignore", "KA004", "tests/fixtures/keepalived/KA002"]).iter().all(|c| c == "KA002"));
+    assert!(
+        count(&[
+            "--select",
+            "KA",
+            "--ignore",
+            "KA004",
+            "tests/fixtures/keepalived/KA002"
+        ])
+        .iter()
+        .all(|c| c == "KA002")
+    );
 }
 
 #[test]
@@ -118,7 +188,10 @@ fn files_given_directly_and_fragments() {
     assert_eq!(code, 1);
     assert!(stdout.contains("KA003"));
     assert!(stdout.contains("missing `;` after `81`"));
-    assert!(stderr.contains("as a fragment in `http` context"), "{stderr}");
+    assert!(
+        stderr.contains("as a fragment in `http` context"),
+        "{stderr}"
+    );
 }
 
 #[test]
@@ -131,7 +204,12 @@ fn rules_and_explain() {
     let (code, stdout, _) = run(&["rules", "--format", "json"]);
     assert_eq!(code, 0);
     let v: serde_json::Value = serde_json::from_str(&stdout).unwrap();
-    assert!(v.as_array().unwrap().iter().any(|r| r["code"] == "KA002" && r["name"] == "unknown-keyword"));
+    assert!(
+        v.as_array()
+            .unwrap()
+            .iter()
+            .any(|r| r["code"] == "KA002" && r["name"] == "unknown-keyword")
+    );
     let (code, stdout, _) = run(&["explain", "ka002"]);
     assert_eq!(code, 0);
     assert!(stdout.contains("## Why it matters"));

@@ -7,9 +7,15 @@ use proptest::prelude::*;
 
 #[test]
 fn every_corpus_file_round_trips() {
-    let Some(shared) = common::shared_or_skip("every_corpus_file_round_trips") else { return };
+    let Some(shared) = common::shared_or_skip("every_corpus_file_round_trips") else {
+        return;
+    };
     let files = common::files_below(&shared.join("corpus"));
-    assert!(files.len() > 1000, "corpus looks incomplete: {} files", files.len());
+    assert!(
+        files.len() > 1000,
+        "corpus looks incomplete: {} files",
+        files.len()
+    );
     let mut failures = Vec::new();
     for f in &files {
         let bytes = std::fs::read(f).unwrap();
@@ -21,15 +27,50 @@ fn every_corpus_file_round_trips() {
             failures.push(format!("nginx: {}", f.display()));
         }
     }
-    println!("round-trip: {} files, {} failures", files.len(), failures.len());
-    assert!(failures.is_empty(), "not lossless:\n{}", failures.join("\n"));
+    println!(
+        "round-trip: {} files, {} failures",
+        files.len(),
+        failures.len()
+    );
+    assert!(
+        failures.is_empty(),
+        "not lossless:\n{}",
+        failures.join("\n")
+    );
 }
 
 fn soup() -> impl Strategy<Value = Vec<u8>> {
     let pieces = prop::sample::select(vec![
-        "{", "}", ";", "\"", "'", "#", "!", "\\", "\n", "\r\n", " ", "\t", "$", "${x}", "@ha1 ", "@^x ",
-        "$X=1", "~SEQ(n,1,3)", "vrrp_instance", "server", "_by_lua_block", "[[", "]]", "--", "(", ")",
-        "word", "192.168.0.1/24", "\u{00e9}", "\u{201c}",
+        "{",
+        "}",
+        ";",
+        "\"",
+        "'",
+        "#",
+        "!",
+        "\\",
+        "\n",
+        "\r\n",
+        " ",
+        "\t",
+        "$",
+        "${x}",
+        "@ha1 ",
+        "@^x ",
+        "$X=1",
+        "~SEQ(n,1,3)",
+        "vrrp_instance",
+        "server",
+        "_by_lua_block",
+        "[[",
+        "]]",
+        "--",
+        "(",
+        ")",
+        "word",
+        "192.168.0.1/24",
+        "\u{00e9}",
+        "\u{201c}",
     ]);
     prop::collection::vec(
         prop_oneof![

@@ -12,7 +12,7 @@
 mod common;
 
 use haconf::project::Project;
-use haconf::rules::{run, Selection};
+use haconf::rules::{Selection, run};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -20,32 +20,49 @@ use std::process::Command;
 /// haconf's verdict on one file given alone: does it report a syntax/vocabulary error?
 fn haconf_syntax(path: &Path, codes: &[&str]) -> (bool, Vec<String>) {
     let project = Project::load(&[path.to_path_buf()]);
-    let sel = Selection { select: codes.iter().map(|s| s.to_string()).collect(), ignore: vec![] };
+    let sel = Selection {
+        select: codes.iter().map(|s| s.to_string()).collect(),
+        ignore: vec![],
+    };
     let diags = run(&project, &sel);
     let msgs: Vec<String> = diags
         .iter()
         .map(|d| {
             let f = project.db.get(d.file);
-            format!("{}:{} {} {}", f.path.file_name().unwrap().to_string_lossy(), f.line_col(d.span.start).0, d.code, d.message)
+            format!(
+                "{}:{} {} {}",
+                f.path.file_name().unwrap().to_string_lossy(),
+                f.line_col(d.span.start).0,
+                d.code,
+                d.message
+            )
         })
         .collect();
     (!diags.is_empty(), msgs)
 }
 
 fn load_expected(name: &str) -> BTreeMap<String, String> {
-    let p = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/oracle").join(name);
+    let p = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/oracle")
+        .join(name);
     std::fs::read_to_string(p)
         .unwrap_or_default()
         .lines()
         .filter(|l| !l.starts_with('#') && !l.trim().is_empty())
-        .filter_map(|l| l.split_once('\t').map(|(a, b)| (a.to_owned(), b.to_owned())))
+        .filter_map(|l| {
+            l.split_once('\t')
+                .map(|(a, b)| (a.to_owned(), b.to_owned()))
+        })
         .collect()
 }
 
 fn compare(tool: &str, list: &str, verdicts: &[(String, bool, bool, String)]) {
     let expected = load_expected(list);
     let agree = verdicts.iter().filter(|v| v.1 == v.2).count();
-    println!("{tool}: haconf agrees with the oracle on {agree}/{} files", verdicts.len());
+    println!(
+        "{tool}: haconf agrees with the oracle on {agree}/{} files",
+        verdicts.len()
+    );
     let mut problems = Vec::new();
     for (file, oracle, ours, detail) in verdicts {
         let listed = expected.contains_key(file);
@@ -57,31 +74,64 @@ fn compare(tool: &str, list: &str, verdicts: &[(String, bool, bool, String)]) {
             ));
         }
         if oracle == ours && listed {
-            problems.push(format!("listed disagreement now agrees (remove it from tests/oracle/{list}): {file}"));
+            problems.push(format!(
+                "listed disagreement now agrees (remove it from tests/oracle/{list}): {file}"
+            ));
         }
     }
     for f in expected.keys() {
         if !verdicts.iter().any(|v| &v.0 == f) {
-            problems.push(format!("listed in tests/oracle/{list} but not in the corpus: {f}"));
+            problems.push(format!(
+                "listed in tests/oracle/{list} but not in the corpus: {f}"
+            ));
         }
     }
     for p in &problems {
         println!("{p}");
     }
-    assert!(problems.is_empty(), "{} problem(s) with {tool} agreement (see above)", problems.len());
+    assert!(
+        problems.is_empty(),
+        "{} problem(s) with {tool} agreement (see above)",
+        problems.len()
+    );
 }
 
 /// Messages of `keepalived -t` that are syntax, vocabulary or value errors (KA001–KA004's
 /// ground), as opposed to environment (interfaces, users, file permissions) and semantics.
 fn keepalived_syntax_msg(m: &str) -> bool {
     const YES: &[&str] = &[
-        "Unknown keyword", "Extra '}'", "missing '}'", "Unexpected '{'", "Missing '{'", "nterminated quote",
-        "nmatched quote", "missing a parameter", "outside range", "not valid", "must be between",
-        "nvalid", "unknown state", "unknown authentication type", "virtual router id must be set",
-        "No VIP specified", "Unknown interface", "No script set", "Unknown configuration entry",
-        "must be greater than 0", "must be in [", "is missing a value", "invalid",
+        "Unknown keyword",
+        "Extra '}'",
+        "missing '}'",
+        "Unexpected '{'",
+        "Missing '{'",
+        "nterminated quote",
+        "nmatched quote",
+        "missing a parameter",
+        "outside range",
+        "not valid",
+        "must be between",
+        "nvalid",
+        "unknown state",
+        "unknown authentication type",
+        "virtual router id must be set",
+        "No VIP specified",
+        "Unknown interface",
+        "No script set",
+        "Unknown configuration entry",
+        "must be greater than 0",
+        "must be in [",
+        "is missing a value",
+        "invalid",
     ];
-    const NO: &[&str] = &["doesn't exist", "Non-existent", "SECURITY", "nsecure", "not found/accessible", "Unable to set default user"];
+    const NO: &[&str] = &[
+        "doesn't exist",
+        "Non-existent",
+        "SECURITY",
+        "nsecure",
+        "not found/accessible",
+        "Unable to set default user",
+    ];
     YES.iter().any(|y| m.contains(y)) && !NO.iter().any(|n| m.contains(n))
 }
 
@@ -89,8 +139,8 @@ fn keepalived_syntax_msg(m: &str) -> bool {
 /// it runs in a network namespace of the test's own that has exactly these (veth pairs), and
 /// its verdicts do not depend on the machine.
 const INTERFACES: &[&str] = &[
-    "eth0", "eth1", "eth2", "eth0.1", "enp0s3", "enp0s8", "enp0s9", "enp1s0", "enp3s0", "ens32", "ens33",
-    "ens160", "ens192", "em1", "em2", "wlan0", "bond0",
+    "eth0", "eth1", "eth2", "eth0.1", "enp0s3", "enp0s8", "enp0s9", "enp1s0", "enp3s0", "ens32",
+    "ens33", "ens160", "ens192", "em1", "em2", "wlan0", "bond0",
 ];
 
 struct Netns {
@@ -100,7 +150,12 @@ struct Netns {
 impl Netns {
     fn new() -> Option<Netns> {
         let name = format!("haconf-oracle-{}", std::process::id());
-        let ip = |args: &[&str]| Command::new("ip").args(args).output().is_ok_and(|o| o.status.success());
+        let ip = |args: &[&str]| {
+            Command::new("ip")
+                .args(args)
+                .output()
+                .is_ok_and(|o| o.status.success())
+        };
         if !ip(&["netns", "add", &name]) {
             let msg = "keepalived_agreement: skipped: cannot create a network namespace (needs root and iproute2)";
             if std::env::var("HACONF_REQUIRE_ORACLES").as_deref() == Ok("1") {
@@ -112,10 +167,19 @@ impl Netns {
         let ns = Netns { name };
         for (i, ifname) in INTERFACES.iter().enumerate() {
             let peer = format!("hcpeer{i}");
-            let ok = ip(&["-n", &ns.name, "link", "add", ifname, "type", "veth", "peer", "name", &peer])
-                && ip(&["-n", &ns.name, "link", "set", ifname, "up"])
+            let ok = ip(&[
+                "-n", &ns.name, "link", "add", ifname, "type", "veth", "peer", "name", &peer,
+            ]) && ip(&["-n", &ns.name, "link", "set", ifname, "up"])
                 && ip(&["-n", &ns.name, "link", "set", &peer, "up"])
-                && ip(&["-n", &ns.name, "addr", "add", &format!("10.199.{i}.1/24"), "dev", ifname]);
+                && ip(&[
+                    "-n",
+                    &ns.name,
+                    "addr",
+                    "add",
+                    &format!("10.199.{i}.1/24"),
+                    "dev",
+                    ifname,
+                ]);
             assert!(ok, "could not set up interface {ifname} in {}", ns.name);
         }
         Some(ns)
@@ -124,13 +188,17 @@ impl Netns {
 
 impl Drop for Netns {
     fn drop(&mut self) {
-        let _ = Command::new("ip").args(["netns", "del", &self.name]).output();
+        let _ = Command::new("ip")
+            .args(["netns", "del", &self.name])
+            .output();
     }
 }
 
 #[test]
 fn keepalived_agreement() {
-    let Some(shared) = common::shared_or_skip("keepalived_agreement") else { return };
+    let Some(shared) = common::shared_or_skip("keepalived_agreement") else {
+        return;
+    };
     if !common::require_tool("keepalived_agreement", "keepalived", &["--version"]) {
         return;
     }
@@ -138,25 +206,58 @@ fn keepalived_agreement() {
     let corpus = shared.join("corpus");
     let mut files: Vec<PathBuf> = Vec::new();
     for sub in ["keepalived", "keepalived-wild"] {
-        files.extend(common::files_below(&corpus.join(sub)).into_iter().filter(|f| !f.ends_with("SOURCES.md")));
+        files.extend(
+            common::files_below(&corpus.join(sub))
+                .into_iter()
+                .filter(|f| !f.ends_with("SOURCES.md")),
+        );
     }
-    files.extend(common::files_below(&corpus.join("clusters")).into_iter().filter(|f| f.file_name().is_some_and(|n| n == "keepalived.conf")));
+    files.extend(
+        common::files_below(&corpus.join("clusters"))
+            .into_iter()
+            .filter(|f| f.file_name().is_some_and(|n| n == "keepalived.conf")),
+    );
     let mut verdicts = Vec::new();
     for f in &files {
         // Same config-id as haconf's node name: the parent directory.
-        let id = f.parent().and_then(|p| p.file_name()).unwrap().to_string_lossy().into_owned();
+        let id = f
+            .parent()
+            .and_then(|p| p.file_name())
+            .unwrap()
+            .to_string_lossy()
+            .into_owned();
         let out = Command::new("ip")
-            .args(["netns", "exec", &ns.name, "timeout", "20", "keepalived", "-t", "-i", &id, "-f"])
+            .args([
+                "netns",
+                "exec",
+                &ns.name,
+                "timeout",
+                "20",
+                "keepalived",
+                "-t",
+                "-i",
+                &id,
+                "-f",
+            ])
             .arg(f)
             .output()
             .expect("run keepalived -t");
-        let text = String::from_utf8_lossy(&out.stderr).into_owned() + &String::from_utf8_lossy(&out.stdout);
+        let text = String::from_utf8_lossy(&out.stderr).into_owned()
+            + &String::from_utf8_lossy(&out.stdout);
         let msgs: Vec<&str> = text.lines().filter(|l| keepalived_syntax_msg(l)).collect();
         let oracle = !msgs.is_empty();
         // Scripts in the corpus are read as keepalived configs by keepalived -t; read them so too.
         let (ours, detail) = haconf_syntax_forced(f);
-        let rel = f.strip_prefix(&corpus).unwrap().to_string_lossy().into_owned();
-        let detail = format!("keepalived: {:?}\n    haconf: {:?}", msgs.iter().take(3).collect::<Vec<_>>(), detail.iter().take(3).collect::<Vec<_>>());
+        let rel = f
+            .strip_prefix(&corpus)
+            .unwrap()
+            .to_string_lossy()
+            .into_owned();
+        let detail = format!(
+            "keepalived: {:?}\n    haconf: {:?}",
+            msgs.iter().take(3).collect::<Vec<_>>(),
+            detail.iter().take(3).collect::<Vec<_>>()
+        );
         verdicts.push((rel, oracle, ours, detail));
     }
     compare("keepalived -t", "keepalived-disagreements.tsv", &verdicts);
@@ -185,9 +286,17 @@ fn haconf_syntax_forced(f: &Path) -> (bool, Vec<String>) {
 fn nginx_oracle(row: &[&str], third_party: &dyn Fn(&str) -> bool) -> Option<bool> {
     let col = |i: usize| row.get(i).copied().unwrap_or("");
     let syntax = |m: &str| {
-        ["unknown directive", "is not allowed here", "invalid number of arguments", "unexpected", "is not terminated", "has no opening", "unexpected end of file"]
-            .iter()
-            .any(|p| m.contains(p))
+        [
+            "unknown directive",
+            "is not allowed here",
+            "invalid number of arguments",
+            "unexpected",
+            "is not terminated",
+            "has no opening",
+            "unexpected end of file",
+        ]
+        .iter()
+        .any(|p| m.contains(p))
     };
     let rc = col(4);
     let first = col(6);
@@ -220,13 +329,28 @@ fn nginx_oracle(row: &[&str], third_party: &dyn Fn(&str) -> bool) -> Option<bool
 
 #[test]
 fn nginx_agreement() {
-    let Some(shared) = common::shared_or_skip("nginx_agreement") else { return };
+    let Some(shared) = common::shared_or_skip("nginx_agreement") else {
+        return;
+    };
     let corpus = shared.join("corpus/nginx");
     let tsv = std::fs::read_to_string(shared.join("reference/oracle/nginx-t-results.tsv")).unwrap();
     let vocab = haconf::vocab::nginx::Vocabulary::get();
     let third_party = |n: &str| {
         let rows = vocab.lookup(n);
-        rows.is_empty() || rows.iter().all(|r| r.third_party) || ["perl_modules", "perl_require", "perl", "perl_set", "geoip_country", "geoip_city", "upload_progress", "track_uploads", "report_uploads"].contains(&n)
+        rows.is_empty()
+            || rows.iter().all(|r| r.third_party)
+            || [
+                "perl_modules",
+                "perl_require",
+                "perl",
+                "perl_set",
+                "geoip_country",
+                "geoip_city",
+                "upload_progress",
+                "track_uploads",
+                "report_uploads",
+            ]
+            .contains(&n)
     };
     let mut seen = std::collections::HashSet::new();
     let mut verdicts = Vec::new();
@@ -246,8 +370,19 @@ fn nginx_agreement() {
             continue;
         };
         let (ours, detail) = haconf_syntax(&path, &["NX001", "NX002", "NX003", "NX004"]);
-        verdicts.push((format!("nginx/{file}"), oracle, ours, format!("nginx: {:?}\n    haconf: {:?}", row.get(6), detail.iter().take(3).collect::<Vec<_>>())));
+        verdicts.push((
+            format!("nginx/{file}"),
+            oracle,
+            ours,
+            format!(
+                "nginx: {:?}\n    haconf: {:?}",
+                row.get(6),
+                detail.iter().take(3).collect::<Vec<_>>()
+            ),
+        ));
     }
-    println!("nginx -t: {unknown} files left out: not run by the oracle, or nginx stopped at a missing include or certificate before reading them whole and no stubbed run exists");
+    println!(
+        "nginx -t: {unknown} files left out: not run by the oracle, or nginx stopped at a missing include or certificate before reading them whole and no stubbed run exists"
+    );
     compare("nginx -t", "nginx-disagreements.tsv", &verdicts);
 }

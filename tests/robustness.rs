@@ -7,7 +7,11 @@ use std::time::{Duration, Instant};
 
 fn check(dir: &std::path::Path) -> (i32, String, String, Duration) {
     let t = Instant::now();
-    let out = haconf().args(["check", "--format", "json"]).arg(dir).output().unwrap();
+    let out = haconf()
+        .args(["check", "--format", "json"])
+        .arg(dir)
+        .output()
+        .unwrap();
     (
         out.status.code().unwrap_or(-1),
         String::from_utf8_lossy(&out.stdout).into_owned(),
@@ -27,8 +31,14 @@ fn node(files: &[(&str, &[u8])]) -> tempfile::TempDir {
 }
 
 fn codes(stdout: &str) -> Vec<String> {
-    let v: serde_json::Value = serde_json::from_str(stdout).unwrap_or_else(|e| panic!("{e}: {stdout}"));
-    v["diagnostics"].as_array().unwrap().iter().map(|d| d["code"].as_str().unwrap().to_owned()).collect()
+    let v: serde_json::Value =
+        serde_json::from_str(stdout).unwrap_or_else(|e| panic!("{e}: {stdout}"));
+    v["diagnostics"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| d["code"].as_str().unwrap().to_owned())
+        .collect()
 }
 
 #[test]
@@ -44,7 +54,10 @@ fn binary_garbage_and_invalid_utf8() {
     assert_eq!(code, 1, "{stderr}");
     let c = codes(&stdout);
     assert!(c.contains(&"KA001".to_owned()) || c.contains(&"KA002".to_owned()));
-    let d = node(&[("keepalived.conf", b"global_defs {\n  router_id \xff\xfe\n  notification_email { a\xc3 }\n}\n")]);
+    let d = node(&[(
+        "keepalived.conf",
+        b"global_defs {\n  router_id \xff\xfe\n  notification_email { a\xc3 }\n}\n",
+    )]);
     let (code, stdout, _, _) = check(d.path());
     assert_eq!(code, 0, "{stdout}");
 }
@@ -78,13 +91,22 @@ fn large_file_parses_quickly() {
 #[test]
 fn ten_thousand_nested_braces() {
     let deep = "a {\n".repeat(10_000) + &"}\n".repeat(10_000);
-    let d = node(&[("keepalived.conf", deep.as_bytes()), ("nginx.conf", deep.as_bytes())]);
+    let d = node(&[
+        ("keepalived.conf", deep.as_bytes()),
+        ("nginx.conf", deep.as_bytes()),
+    ]);
     let (code, stdout, stderr, _) = check(d.path());
     assert_eq!(code, 1, "{stderr}");
     let c = codes(&stdout);
-    assert!(c.contains(&"KA001".to_owned()) && c.contains(&"NX001".to_owned()), "{c:?}");
+    assert!(
+        c.contains(&"KA001".to_owned()) && c.contains(&"NX001".to_owned()),
+        "{c:?}"
+    );
     let open = "a {\n".repeat(10_000);
-    let d = node(&[("keepalived.conf", open.as_bytes()), ("nginx.conf", open.as_bytes())]);
+    let d = node(&[
+        ("keepalived.conf", open.as_bytes()),
+        ("nginx.conf", open.as_bytes()),
+    ]);
     assert_eq!(check(d.path()).0, 1);
 }
 
@@ -100,7 +122,10 @@ fn include_cycles_are_reported() {
     let (code, stdout, _, took) = check(d.path());
     assert_eq!(code, 1);
     let c = codes(&stdout);
-    assert!(c.contains(&"KA001".to_owned()) && c.contains(&"NX001".to_owned()), "{c:?}");
+    assert!(
+        c.contains(&"KA001".to_owned()) && c.contains(&"NX001".to_owned()),
+        "{c:?}"
+    );
     assert!(took < Duration::from_secs(5));
 }
 
@@ -114,8 +139,16 @@ fn glob_matching_thousands_of_files() {
         let dir = d.path().join("ha1");
         std::fs::create_dir_all(dir.join("conf.d")).unwrap();
         std::fs::create_dir_all(dir.join("sites")).unwrap();
-        std::fs::write(dir.join(format!("conf.d/{i:05}.conf")), format!("vrrp_script s{i} {{\n  script /bin/true\n}}\n")).unwrap();
-        std::fs::write(dir.join(format!("sites/{i:05}.conf")), "server { listen 80; }\n").unwrap();
+        std::fs::write(
+            dir.join(format!("conf.d/{i:05}.conf")),
+            format!("vrrp_script s{i} {{\n  script /bin/true\n}}\n"),
+        )
+        .unwrap();
+        std::fs::write(
+            dir.join(format!("sites/{i:05}.conf")),
+            "server { listen 80; }\n",
+        )
+        .unwrap();
     }
     let (code, stdout, stderr, took) = check(d.path());
     assert_eq!(code, 0, "{stdout}{stderr}");
@@ -124,8 +157,15 @@ fn glob_matching_thousands_of_files() {
 
 #[test]
 fn unreadable_and_odd_paths() {
-    let d = node(&[("keepalived.conf", b"include /etc/shadow\ninclude ../../../../etc/passwd\n")]);
+    let d = node(&[(
+        "keepalived.conf",
+        b"include /etc/shadow\ninclude ../../../../etc/passwd\n",
+    )]);
     let (code, stdout, _, _) = check(d.path());
     assert_eq!(code, 1);
-    assert_eq!(codes(&stdout), ["KA005", "KA005"], "nothing outside the node is read");
+    assert_eq!(
+        codes(&stdout),
+        ["KA005", "KA005"],
+        "nothing outside the node is read"
+    );
 }

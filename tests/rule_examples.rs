@@ -5,7 +5,7 @@
 mod common;
 
 use haconf::project::Project;
-use haconf::rules::{all, run, Selection};
+use haconf::rules::{Selection, all, run};
 
 fn codes_for(files: &[(&str, &str)]) -> Vec<String> {
     let dir = tempfile::tempdir().unwrap();
@@ -19,7 +19,10 @@ fn codes_for(files: &[(&str, &str)]) -> Vec<String> {
     common::write_tree(&node, &with_ka);
     let project = Project::load(&[dir.path().to_path_buf()]);
     assert!(project.errors.is_empty(), "{:?}", project.errors);
-    run(&project, &Selection::default()).iter().map(|d| d.code.to_string()).collect()
+    run(&project, &Selection::default())
+        .iter()
+        .map(|d| d.code.to_string())
+        .collect()
 }
 
 #[test]
@@ -28,15 +31,24 @@ fn bad_examples_trigger_and_good_ones_do_not() {
     for rule in all() {
         let bad = codes_for(rule.bad);
         if !bad.iter().any(|c| c == rule.code) {
-            failures.push(format!("{}: its bad example does not trigger it (got {bad:?})", rule.code));
+            failures.push(format!(
+                "{}: its bad example does not trigger it (got {bad:?})",
+                rule.code
+            ));
         }
         let good = codes_for(rule.good);
         if good.iter().any(|c| c == rule.code) {
             failures.push(format!("{}: its good example triggers it", rule.code));
         }
         // The good examples are clean for every syntax rule, so they can be copied.
-        if let Some(c) = good.iter().find(|c| c.ends_with("001") || c.ends_with("002")) {
-            failures.push(format!("{}: its good example has a syntax finding {c}", rule.code));
+        if let Some(c) = good
+            .iter()
+            .find(|c| c.ends_with("001") || c.ends_with("002"))
+        {
+            failures.push(format!(
+                "{}: its good example has a syntax finding {c}",
+                rule.code
+            ));
         }
     }
     assert!(failures.is_empty(), "{}", failures.join("\n"));
@@ -47,10 +59,26 @@ fn docs_have_the_fixed_sections_and_codes_are_unique() {
     let mut seen = std::collections::HashSet::new();
     for rule in all() {
         assert!(seen.insert(rule.code), "duplicate code {}", rule.code);
-        for section in ["## What it finds", "## Why it matters", "## Example", "## Fix", "## References"] {
-            assert!(rule.docs.contains(section), "{} lacks `{section}`", rule.code);
+        for section in [
+            "## What it finds",
+            "## Why it matters",
+            "## Example",
+            "## Fix",
+            "## References",
+        ] {
+            assert!(
+                rule.docs.contains(section),
+                "{} lacks `{section}`",
+                rule.code
+            );
         }
-        assert!(rule.name.chars().all(|c| c.is_ascii_lowercase() || c == '-'), "{} name not kebab-case", rule.code);
+        assert!(
+            rule.name
+                .chars()
+                .all(|c| c.is_ascii_lowercase() || c == '-'),
+            "{} name not kebab-case",
+            rule.code
+        );
     }
 }
 
@@ -64,10 +92,21 @@ fn rule_codes_match_the_catalog() {
     let catalog = std::fs::read_to_string(shared.join("RULES.md")).unwrap();
     for rule in all() {
         // Rules haconf adds beyond the catalog take codes the catalog does not use.
-        let Some(row) = catalog.lines().find(|l| l.starts_with(&format!("| {} |", rule.code))) else {
-            assert!(!catalog.contains(rule.code), "{} is used differently in RULES.md", rule.code);
+        let Some(row) = catalog
+            .lines()
+            .find(|l| l.starts_with(&format!("| {} |", rule.code)))
+        else {
+            assert!(
+                !catalog.contains(rule.code),
+                "{} is used differently in RULES.md",
+                rule.code
+            );
             continue;
         };
-        assert!(row.contains(&format!("| {} |", rule.name)), "{}: name differs from RULES.md: {row}", rule.code);
+        assert!(
+            row.contains(&format!("| {} |", rule.name)),
+            "{}: name differs from RULES.md: {row}",
+            rule.code
+        );
     }
 }

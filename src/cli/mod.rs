@@ -10,7 +10,11 @@ use std::io::{IsTerminal, Write};
 use std::path::PathBuf;
 
 #[derive(Parser, Debug)]
-#[command(name = "haconf", version, about = "Check keepalived + nginx high-availability clusters: every node, and the cluster as a whole.")]
+#[command(
+    name = "haconf",
+    version,
+    about = "Check keepalived + nginx high-availability clusters: every node, and the cluster as a whole."
+)]
 pub struct Cli {
     #[command(subcommand)]
     pub command: Command,
@@ -143,13 +147,16 @@ fn check(args: CheckArgs) -> i32 {
     let mut out = stdout.lock();
     match args.format {
         Format::Json => {
-            let _ = out.write_all(output::json::render(&project.db, &diags, &project.notes).as_bytes());
+            let _ =
+                out.write_all(output::json::render(&project.db, &diags, &project.notes).as_bytes());
         }
         Format::Human => {
             let color = match args.color {
                 Color::Always => true,
                 Color::Never => false,
-                Color::Auto => std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none(),
+                Color::Auto => {
+                    std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none()
+                }
             };
             if args.verbose {
                 for n in &project.notes {

@@ -75,13 +75,19 @@ impl miette::Diagnostic for Report<'_> {
     fn labels(&self) -> Option<Box<dyn Iterator<Item = LabeledSpan> + '_>> {
         let len = self.span.len();
         let label = (!self.main).then(|| self.message.clone());
-        Some(Box::new(std::iter::once(LabeledSpan::new(label, self.span.start, len))))
+        Some(Box::new(std::iter::once(LabeledSpan::new(
+            label,
+            self.span.start,
+            len,
+        ))))
     }
     fn related<'b>(&'b self) -> Option<Box<dyn Iterator<Item = &'b dyn miette::Diagnostic> + 'b>> {
         if self.related.is_empty() {
             return None;
         }
-        Some(Box::new(self.related.iter().map(|r| r as &dyn miette::Diagnostic)))
+        Some(Box::new(
+            self.related.iter().map(|r| r as &dyn miette::Diagnostic),
+        ))
     }
 }
 
@@ -98,7 +104,10 @@ pub fn render(db: &SourceDb, diags: &[Diagnostic], color: bool) -> String {
     let mut cache: HashMap<usize, Arc<str>> = HashMap::new();
     let mut src = |file: usize| -> NamedSource<Arc<str>> {
         let f = db.get(file);
-        let text = cache.entry(file).or_insert_with(|| Arc::from(f.text.as_str())).clone();
+        let text = cache
+            .entry(file)
+            .or_insert_with(|| Arc::from(f.text.as_str()))
+            .clone();
         NamedSource::new(display_path(&f.path), text)
     };
     let mut out = String::new();
@@ -152,11 +161,19 @@ pub fn summary(diags: &[Diagnostic]) -> String {
     }
     let safe = diags
         .iter()
-        .filter(|d| d.fix.as_ref().is_some_and(|f| f.applicability == crate::diagnostic::Applicability::Safe))
+        .filter(|d| {
+            d.fix
+                .as_ref()
+                .is_some_and(|f| f.applicability == crate::diagnostic::Applicability::Safe)
+        })
         .count();
     let unsafe_ = diags
         .iter()
-        .filter(|d| d.fix.as_ref().is_some_and(|f| f.applicability == crate::diagnostic::Applicability::Unsafe))
+        .filter(|d| {
+            d.fix
+                .as_ref()
+                .is_some_and(|f| f.applicability == crate::diagnostic::Applicability::Unsafe)
+        })
         .count();
     let mut s = format!("Found {}.", join_and(&parts));
     if safe + unsafe_ > 0 {

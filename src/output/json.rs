@@ -4,7 +4,7 @@
 use super::display_path;
 use crate::diagnostic::{Diagnostic, Severity};
 use crate::source::SourceDb;
-use serde_json::{json, Value};
+use serde_json::{Value, json};
 
 pub fn render(db: &SourceDb, diags: &[Diagnostic], notes: &[String]) -> String {
     let list: Vec<Value> = diags.iter().map(|d| diagnostic(db, d)).collect();

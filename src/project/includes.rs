@@ -134,7 +134,11 @@ fn resolve_one(pat: &str, including_dir: &Path, roots: &Roots) -> (Vec<PathBuf>,
             return (vec![], false);
         };
         let rel = if is_glob(name) {
-            match p.parent().and_then(|d| d.file_name()).and_then(|d| d.to_str()) {
+            match p
+                .parent()
+                .and_then(|d| d.file_name())
+                .and_then(|d| d.to_str())
+            {
                 Some(dir) => format!("{dir}/{name}"),
                 None => return (vec![], false),
             }
@@ -150,16 +154,15 @@ fn resolve_one(pat: &str, including_dir: &Path, roots: &Roots) -> (Vec<PathBuf>,
         if pat.split('/').any(|c| c == "..") {
             // Allowed, but never outside the node.
             let r = glob_in(including_dir, pat);
-            let kept: Vec<PathBuf> = r
-                .0
-                .into_iter()
-                .filter(|p| {
-                    p.canonicalize()
-                        .ok()
-                        .zip(roots.node.canonicalize().ok())
-                        .is_some_and(|(a, b)| a.starts_with(b))
-                })
-                .collect();
+            let kept: Vec<PathBuf> =
+                r.0.into_iter()
+                    .filter(|p| {
+                        p.canonicalize()
+                            .ok()
+                            .zip(roots.node.canonicalize().ok())
+                            .is_some_and(|(a, b)| a.starts_with(b))
+                    })
+                    .collect();
             return (kept, r.1);
         }
         glob_in(including_dir, pat)
@@ -192,6 +195,10 @@ mod tests {
         let r = resolve("/etc/keepalived/chk.sh", d.path(), &roots);
         assert_eq!(r.paths.len(), 1);
         assert!(resolve("/etc/passwd", d.path(), &roots).paths.is_empty());
-        assert!(resolve("/../../etc/passwd", d.path(), &roots).paths.is_empty());
+        assert!(
+            resolve("/../../etc/passwd", d.path(), &roots)
+                .paths
+                .is_empty()
+        );
     }
 }

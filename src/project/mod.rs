@@ -7,7 +7,7 @@ pub mod includes;
 use crate::source::{FileId, SourceDb, Span};
 use crate::syntax::{keepalived as ka, nginx as ng};
 use crate::vocab::nginx::Context;
-use includes::{Roots, KEEPALIVED_PREFIXES, NGINX_PREFIXES};
+use includes::{KEEPALIVED_PREFIXES, NGINX_PREFIXES, Roots};
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -57,7 +57,9 @@ pub struct KaUnit {
 
 impl KaUnit {
     pub fn include_at(&self, file: FileId, stmt: Span) -> Option<&Include> {
-        self.includes.iter().find(|i| i.file == file && i.stmt == stmt)
+        self.includes
+            .iter()
+            .find(|i| i.file == file && i.stmt == stmt)
     }
 
     /// Visits every statement with its block path (`/`-joined keywords, `/` at the top),
@@ -80,17 +82,17 @@ impl KaUnit {
         for item in items {
             let ka::Item::Stmt(s) = item else { continue };
             f(file, s, path);
-            if is_ka_include(s) {
-                if let Some(inc) = self.include_at(file, s.span) {
-                    for &t in &inc.targets {
-                        if stack.contains(&t) || stack.len() > MAX_INCLUDE_DEPTH {
-                            continue;
-                        }
-                        if let Some(tree) = self.trees.get(&t) {
-                            stack.push(t);
-                            self.walk_items(t, &tree.items, path, stack, f);
-                            stack.pop();
-                        }
+            if is_ka_include(s)
+                && let Some(inc) = self.include_at(file, s.span)
+            {
+                for &t in &inc.targets {
+                    if stack.contains(&t) || stack.len() > MAX_INCLUDE_DEPTH {
+                        continue;
+                    }
+                    if let Some(tree) = self.trees.get(&t) {
+                        stack.push(t);
+                        self.walk_items(t, &tree.items, path, stack, f);
+                        stack.pop();
                     }
                 }
             }
@@ -124,7 +126,9 @@ pub struct NgUnit {
 
 impl NgUnit {
     pub fn include_at(&self, file: FileId, stmt: Span) -> Option<&Include> {
-        self.includes.iter().find(|i| i.file == file && i.stmt == stmt)
+        self.includes
+            .iter()
+            .find(|i| i.file == file && i.stmt == stmt)
     }
 
     /// Visits every directive with its context, following includes.
@@ -145,17 +149,17 @@ impl NgUnit {
     ) {
         for d in items {
             f(file, d, ctx);
-            if d.name.value == "include" {
-                if let Some(inc) = self.include_at(file, d.span) {
-                    for &t in &inc.targets {
-                        if stack.contains(&t) || stack.len() > MAX_INCLUDE_DEPTH {
-                            continue;
-                        }
-                        if let Some(tree) = self.trees.get(&t) {
-                            stack.push(t);
-                            self.walk_items(t, &tree.items, ctx, stack, f);
-                            stack.pop();
-                        }
+            if d.name.value == "include"
+                && let Some(inc) = self.include_at(file, d.span)
+            {
+                for &t in &inc.targets {
+                    if stack.contains(&t) || stack.len() > MAX_INCLUDE_DEPTH {
+                        continue;
+                    }
+                    if let Some(tree) = self.trees.get(&t) {
+                        stack.push(t);
+                        self.walk_items(t, &tree.items, ctx, stack, f);
+                        stack.pop();
                     }
                 }
             }
@@ -255,9 +259,15 @@ pub fn looks_like_keepalived(path: &Path, text: &str) -> bool {
     }
     text.lines().any(|l| {
         let l = l.trim_start();
-        ["vrrp_instance", "global_defs", "vrrp_script", "virtual_server", "vrrp_sync_group"]
-            .iter()
-            .any(|k| l.starts_with(k) && l[k.len()..].starts_with([' ', '\t', '{']))
+        [
+            "vrrp_instance",
+            "global_defs",
+            "vrrp_script",
+            "virtual_server",
+            "vrrp_sync_group",
+        ]
+        .iter()
+        .any(|k| l.starts_with(k) && l[k.len()..].starts_with([' ', '\t', '{']))
     })
 }
 
@@ -272,7 +282,8 @@ impl Project {
             } else if path.is_dir() {
                 p.load_dir(path, 0);
             } else {
-                p.errors.push(format!("{}: no such file or directory", path.display()));
+                p.errors
+                    .push(format!("{}: no such file or directory", path.display()));
             }
         }
         if !loose.is_empty() {
@@ -511,16 +522,24 @@ impl Project {
             .unwrap_or_default();
         let mut incs = Vec::new();
         ka::walk(&tree.items, &mut Vec::new(), &mut |s, _| {
-            if is_ka_include(s) {
-                if let Some(w) = s.words.get(1) {
-                    incs.push((s.span, w.value.clone(), w.span));
-                }
+            if is_ka_include(s)
+                && let Some(w) = s.words.get(1)
+            {
+                incs.push((s.span, w.value.to_string(), w.span));
             }
         });
         for (stmt, pattern, pspan) in incs {
-            let inc = self.follow(id, stmt, pattern, pspan, &dir, roots, stack, unit.trees.len(), |me, t, st| {
-                me.ka_file(t, roots, unit, st)
-            });
+            let inc = self.follow(
+                id,
+                stmt,
+                pattern,
+                pspan,
+                &dir,
+                roots,
+                stack,
+                unit.trees.len(),
+                |me, t, st| me.ka_file(t, roots, unit, st),
+            );
             unit.includes.push(inc);
         }
     }
@@ -567,17 +586,25 @@ impl Project {
         unit.trees.insert(id, tree.clone());
         let mut incs = Vec::new();
         ng::walk(&tree.items, &mut Vec::new(), &mut |d, _| {
-            if d.name.value == "include" {
-                if let Some(w) = d.args.first() {
-                    incs.push((d.span, w.value.clone(), w.span));
-                }
+            if d.name.value == "include"
+                && let Some(w) = d.args.first()
+            {
+                incs.push((d.span, w.value.to_string(), w.span));
             }
         });
         let conf_dir = roots.conf_dir.clone();
         for (stmt, pattern, pspan) in incs {
-            let inc = self.follow(id, stmt, pattern, pspan, &conf_dir, roots, stack, unit.trees.len(), |me, t, st| {
-                me.ng_file(t, roots, unit, st)
-            });
+            let inc = self.follow(
+                id,
+                stmt,
+                pattern,
+                pspan,
+                &conf_dir,
+                roots,
+                stack,
+                unit.trees.len(),
+                |me, t, st| me.ng_file(t, roots, unit, st),
+            );
             unit.includes.push(inc);
         }
     }
@@ -610,7 +637,8 @@ impl Project {
         }
         let res = includes::resolve(&pattern, dir, roots);
         if res.truncated {
-            inc.problems.push(IncludeProblem::Truncated(includes::MAX_MATCHES));
+            inc.problems
+                .push(IncludeProblem::Truncated(includes::MAX_MATCHES));
         }
         if res.paths.is_empty() {
             let shipped = crate::vocab::nginx::PACKAGE_FILES.iter().any(|f| {
@@ -618,11 +646,12 @@ impl Project {
                     || pattern.ends_with(&format!("/{f}"))
                     || (f.contains('*') && pattern.ends_with(f))
             });
-            inc.problems.push(if shipped && roots.prefixes == NGINX_PREFIXES {
-                IncludeProblem::PackageFile
-            } else {
-                IncludeProblem::NotFound
-            });
+            inc.problems
+                .push(if shipped && roots.prefixes == NGINX_PREFIXES {
+                    IncludeProblem::PackageFile
+                } else {
+                    IncludeProblem::NotFound
+                });
         }
         if stack.len() > MAX_INCLUDE_DEPTH {
             inc.problems.push(IncludeProblem::TooDeep);
@@ -630,7 +659,8 @@ impl Project {
         }
         for p in res.paths {
             if loaded + inc.targets.len() >= MAX_FILES_PER_NODE {
-                inc.problems.push(IncludeProblem::Truncated(MAX_FILES_PER_NODE));
+                inc.problems
+                    .push(IncludeProblem::Truncated(MAX_FILES_PER_NODE));
                 break;
             }
             match self.db.load(&p) {
@@ -657,7 +687,9 @@ fn collect_conf_files(dir: &Path, depth: usize, out: &mut Vec<PathBuf>) {
     if depth > 3 || out.len() > 1000 {
         return;
     }
-    let Ok(rd) = std::fs::read_dir(dir) else { return };
+    let Ok(rd) = std::fs::read_dir(dir) else {
+        return;
+    };
     let mut entries: Vec<PathBuf> = rd.flatten().map(|e| e.path()).collect();
     entries.sort();
     for p in entries {
@@ -669,9 +701,9 @@ fn collect_conf_files(dir: &Path, depth: usize, out: &mut Vec<PathBuf>) {
             if !is_hidden(&p) && name_of(&p) != "etc" {
                 collect_conf_files(&p, depth + 1, out);
             }
-        } else if p.extension().is_some_and(|e| e == "conf") && name_of(&p) != "nginx.conf" {
-            out.push(p);
-        } else if p.parent().is_some_and(|d| name_of(d) == "sites-enabled") {
+        } else if (p.extension().is_some_and(|e| e == "conf") && name_of(&p) != "nginx.conf")
+            || p.parent().is_some_and(|d| name_of(d) == "sites-enabled")
+        {
             out.push(p);
         }
     }

@@ -158,10 +158,22 @@ pub fn run(project: &Project, sel: &Selection) -> Vec<Diagnostic> {
 
 pub fn sort_dedup(db: &SourceDb, diags: &mut Vec<Diagnostic>) {
     diags.sort_by(|a, b| {
-        (db.get(a.file).path.as_path(), a.span.start, a.code, &a.message)
-            .cmp(&(db.get(b.file).path.as_path(), b.span.start, b.code, &b.message))
+        (
+            db.get(a.file).path.as_path(),
+            a.span.start,
+            a.code,
+            &a.message,
+        )
+            .cmp(&(
+                db.get(b.file).path.as_path(),
+                b.span.start,
+                b.code,
+                &b.message,
+            ))
     });
-    diags.dedup_by(|a, b| a.file == b.file && a.span == b.span && a.code == b.code && a.message == b.message);
+    diags.dedup_by(|a, b| {
+        a.file == b.file && a.span == b.span && a.code == b.code && a.message == b.message
+    });
 }
 
 /// The closest candidates to `word` (for did-you-mean), best first.

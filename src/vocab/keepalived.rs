@@ -176,13 +176,19 @@ fn load() -> Vocabulary {
 }
 
 /// Upper-case words of the table that name a type, not a literal value.
-const PLACEHOLDERS: &[&str] = &["IPADDR", "HOSTNAME", "NUMBER", "BITS", "PATH", "NAME", "MTU", "ADVERT"];
+const PLACEHOLDERS: &[&str] = &[
+    "IPADDR", "HOSTNAME", "NUMBER", "BITS", "PATH", "NAME", "MTU", "ADVERT",
+];
 
 fn parse_num(s: &str) -> Option<f64> {
     match s {
         "INT_MAX" => Some(i32::MAX as f64),
         "UINT_MAX" => Some(u32::MAX as f64),
-        _ => s.trim_start_matches('(').trim_start_matches('~').parse().ok(),
+        _ => s
+            .trim_start_matches('(')
+            .trim_start_matches('~')
+            .parse()
+            .ok(),
     }
 }
 
@@ -227,7 +233,9 @@ fn arg_kind(args: &str) -> ArgKind {
         "IPADDR" => ArgKind::Ip,
         _ if first.contains('|')
             && !a.contains("...")
-            && first.chars().all(|c| c.is_ascii_alphanumeric() || c == '|' || c == '-')
+            && first
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '|' || c == '-')
             && !first.split('|').any(|alt| PLACEHOLDERS.contains(&alt)) =>
         {
             ArgKind::Enum(first.split('|').map(str::to_owned).collect())
@@ -245,10 +253,24 @@ mod tests {
         let v = Vocabulary::get();
         let prio = v.lookup("vrrp_instance", "priority").unwrap();
         assert_eq!(prio.arg, ArgKind::Int { min: 1, max: 255 });
-        assert_eq!(v.lookup("vrrp_instance", "state").unwrap().arg, ArgKind::Enum(vec!["MASTER".into(), "BACKUP".into()]));
-        assert_eq!(v.lookup("vrrp_instance", "virtual_ipaddress").unwrap().block, BlockKind::Values);
-        assert_eq!(v.lookup("/", "vrrp_instance").unwrap().block, BlockKind::Keywords);
-        assert_eq!(v.lookup("vrrp_instance", "authentication").unwrap().block, BlockKind::Keywords);
+        assert_eq!(
+            v.lookup("vrrp_instance", "state").unwrap().arg,
+            ArgKind::Enum(vec!["MASTER".into(), "BACKUP".into()])
+        );
+        assert_eq!(
+            v.lookup("vrrp_instance", "virtual_ipaddress")
+                .unwrap()
+                .block,
+            BlockKind::Values
+        );
+        assert_eq!(
+            v.lookup("/", "vrrp_instance").unwrap().block,
+            BlockKind::Keywords
+        );
+        assert_eq!(
+            v.lookup("vrrp_instance", "authentication").unwrap().block,
+            BlockKind::Keywords
+        );
         assert!(v.lookup("/", "real_server_group").is_none());
         assert!(v.is_keyword_block("global_defs"));
         assert!(!v.is_keyword_block("vrrp_instance/virtual_ipaddress"));

@@ -111,8 +111,12 @@ impl Arity {
             Arity::Flag => "one argument, `on` or `off`".into(),
             Arity::OneOrThree => "1 or 3 arguments".into(),
             Arity::Range(0, 0) => "no arguments".into(),
-            Arity::Range(a, b) if a == b => format!("{a} argument{}", if a == 1 { "" } else { "s" }),
-            Arity::Range(a, usize::MAX) => format!("at least {a} argument{}", if a == 1 { "" } else { "s" }),
+            Arity::Range(a, b) if a == b => {
+                format!("{a} argument{}", if a == 1 { "" } else { "s" })
+            }
+            Arity::Range(a, usize::MAX) => {
+                format!("at least {a} argument{}", if a == 1 { "" } else { "s" })
+            }
             Arity::Range(a, b) => format!("{a} to {b} arguments"),
         }
     }

@@ -11,7 +11,10 @@ pub fn shared() -> Option<PathBuf> {
         Some(Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared")),
         Some(Path::new(env!("CARGO_MANIFEST_DIR")).join("shared")),
     ];
-    candidates.into_iter().flatten().find(|p| p.join("corpus").is_dir())
+    candidates
+        .into_iter()
+        .flatten()
+        .find(|p| p.join("corpus").is_dir())
 }
 
 /// The shared corpus, or a skip (a failure when CI demands it).
@@ -19,7 +22,9 @@ pub fn shared_or_skip(test: &str) -> Option<PathBuf> {
     match shared() {
         Some(p) => Some(p),
         None => {
-            let msg = format!("{test}: skipped: ../shared (the corpus) is not beside the repo; set HACONF_SHARED");
+            let msg = format!(
+                "{test}: skipped: ../shared (the corpus) is not beside the repo; set HACONF_SHARED"
+            );
             if std::env::var("HACONF_REQUIRE_ORACLES").as_deref() == Ok("1") {
                 panic!("{msg} (HACONF_REQUIRE_ORACLES=1)");
             }
@@ -55,7 +60,9 @@ pub fn files_below(dir: &Path) -> Vec<PathBuf> {
         if let Ok(rd) = std::fs::read_dir(&d) {
             for e in rd.flatten() {
                 let p = e.path();
-                let Ok(m) = std::fs::symlink_metadata(&p) else { continue };
+                let Ok(m) = std::fs::symlink_metadata(&p) else {
+                    continue;
+                };
                 if m.is_dir() {
                     stack.push(p);
                 } else if m.is_file() {

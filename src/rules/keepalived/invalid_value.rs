@@ -44,8 +44,14 @@ correct spelling as a safe fix.
 - `man 5 keepalived.conf`
 "#,
     check: Check::Keepalived(check),
-    bad: &[("keepalived.conf", "vrrp_instance VI_1 {\n    state master\n    interface eth0\n    virtual_router_id 256\n    virtual_ipaddress {\n        192.168.0.300/24\n    }\n}\n")],
-    good: &[("keepalived.conf", "vrrp_instance VI_1 {\n    state MASTER\n    interface eth0\n    virtual_router_id 255\n    priority 101\n    advert_int 1\n    virtual_ipaddress {\n        192.168.0.100/24 dev eth0 label eth0:1\n        fe80::10/64\n    }\n    unicast_peer {\n        192.168.0.20\n    }\n    track_script {\n        chk weight -20\n    }\n}\n")],
+    bad: &[(
+        "keepalived.conf",
+        "vrrp_instance VI_1 {\n    state master\n    interface eth0\n    virtual_router_id 256\n    virtual_ipaddress {\n        192.168.0.300/24\n    }\n}\n",
+    )],
+    good: &[(
+        "keepalived.conf",
+        "vrrp_instance VI_1 {\n    state MASTER\n    interface eth0\n    virtual_router_id 255\n    priority 101\n    advert_int 1\n    virtual_ipaddress {\n        192.168.0.100/24 dev eth0 label eth0:1\n        fe80::10/64\n    }\n    unicast_peer {\n        192.168.0.20\n    }\n    track_script {\n        chk weight -20\n    }\n}\n",
+    )],
 };
 
 /// Value blocks whose entries start with an address.
@@ -129,12 +135,18 @@ fn validate(kind: &ArgKind, v: &str) -> Option<(String, Option<String>)> {
         ArgKind::Int { min, max } => match v.parse::<i64>() {
             Ok(n) if n >= *min && n <= *max => None,
             Ok(_) => Some((format!("must be between {min} and {max}"), None)),
-            Err(_) => Some((format!("not a whole decimal number (range {min}..{max})"), None)),
+            Err(_) => Some((
+                format!("not a whole decimal number (range {min}..{max})"),
+                None,
+            )),
         },
         ArgKind::Decimal { min, max } => {
             let ok_shape = {
                 let (a, b) = v.split_once('.').unwrap_or((v, "0"));
-                !a.is_empty() && a.bytes().all(|c| c.is_ascii_digit()) && !b.is_empty() && b.bytes().all(|c| c.is_ascii_digit())
+                !a.is_empty()
+                    && a.bytes().all(|c| c.is_ascii_digit())
+                    && !b.is_empty()
+                    && b.bytes().all(|c| c.is_ascii_digit())
             };
             match v.parse::<f64>() {
                 Ok(n) if ok_shape && n >= *min && n <= *max => None,
@@ -147,8 +159,13 @@ fn validate(kind: &ArgKind, v: &str) -> Option<(String, Option<String>)> {
                 None
             } else {
                 let lower = v.to_ascii_lowercase();
-                let fix = ["on", "off", "true", "false", "yes", "no"].contains(&lower.as_str()).then_some(lower);
-                Some(("must be one of on, off, true, false, yes, no (lower case)".into(), fix))
+                let fix = ["on", "off", "true", "false", "yes", "no"]
+                    .contains(&lower.as_str())
+                    .then_some(lower);
+                Some((
+                    "must be one of on, off, true, false, yes, no (lower case)".into(),
+                    fix,
+                ))
             }
         }
         ArgKind::Enum(vals) => {
@@ -156,7 +173,10 @@ fn validate(kind: &ArgKind, v: &str) -> Option<(String, Option<String>)> {
                 None
             } else {
                 let fix = vals.iter().find(|x| x.eq_ignore_ascii_case(v)).cloned();
-                Some((format!("must be one of {} (case-sensitive)", vals.join(", ")), fix))
+                Some((
+                    format!("must be one of {} (case-sensitive)", vals.join(", ")),
+                    fix,
+                ))
             }
         }
         ArgKind::Ip => {
@@ -172,21 +192,37 @@ fn validate(kind: &ArgKind, v: &str) -> Option<(String, Option<String>)> {
     }
 }
 
-fn check_address(file: usize, stmt: &Stmt, block: &str, defs: &std::collections::HashMap<String, String>, out: &mut Vec<Diagnostic>) {
+fn check_address(
+    file: usize,
+    stmt: &Stmt,
+    block: &str,
+    defs: &std::collections::HashMap<String, String>,
+    out: &mut Vec<Diagnostic>,
+) {
     let Some(w) = stmt.words.first() else { return };
-    let Some(v) = expand(&w.value, defs) else { return };
+    let Some(v) = expand(&w.value, defs) else {
+        return;
+    };
     let (addr, prefix) = match v.split_once('/') {
         Some((a, p)) => (a, Some(p)),
         None => (v.as_str(), None),
     };
-    if block == "virtual_ipaddress" || block == "virtual_ipaddress_excluded" || block == "static_ipaddress" {
+    if block == "virtual_ipaddress"
+        || block == "virtual_ipaddress_excluded"
+        || block == "static_ipaddress"
+    {
         // keepalived also accepts a range `a.b.c.d-e`.
         if addr.contains('-') && !addr.contains(':') {
             return;
         }
     }
     let Ok(ip) = addr.parse::<IpAddr>() else {
-        out.push(Diagnostic::new("KA003", file, w.span, format!("`{v}` in `{block}` is not an IP address")));
+        out.push(Diagnostic::new(
+            "KA003",
+            file,
+            w.span,
+            format!("`{v}` in `{block}` is not an IP address"),
+        ));
         return;
     };
     if let Some(p) = prefix {
@@ -203,26 +239,52 @@ fn check_address(file: usize, stmt: &Stmt, block: &str, defs: &std::collections:
     }
 }
 
-
 /// Blocks of `ip route` / `ip rule` lines.
-const ROUTE_BLOCKS: &[&str] = &["virtual_routes", "virtual_rules", "static_routes", "static_rules"];
+const ROUTE_BLOCKS: &[&str] = &[
+    "virtual_routes",
+    "virtual_rules",
+    "static_routes",
+    "static_rules",
+];
 
 /// Words that, in a route or rule line, are followed by an address.
 const ROUTE_ADDRESS_WORDS: &[&str] = &["from", "to", "src", "via", "gw", "or"];
 
 /// The addresses of a route or rule line must parse (keepalived skips the whole line otherwise).
-fn check_route(file: usize, stmt: &Stmt, defs: &std::collections::HashMap<String, String>, out: &mut Vec<Diagnostic>) {
+fn check_route(
+    file: usize,
+    stmt: &Stmt,
+    defs: &std::collections::HashMap<String, String>,
+    out: &mut Vec<Diagnostic>,
+) {
     let mut expect_addr = true; // the destination of a route comes first
     for w in &stmt.words {
-        let Some(v) = expand(&w.value, defs) else { return };
-        let looks_like_addr = !v.is_empty() && v.chars().all(|c| c.is_ascii_hexdigit() || matches!(c, '.' | ':' | '/')) && v.contains(['.', ':']);
+        let Some(v) = expand(&w.value, defs) else {
+            return;
+        };
+        let looks_like_addr = !v.is_empty()
+            && v.chars()
+                .all(|c| c.is_ascii_hexdigit() || matches!(c, '.' | ':' | '/'))
+            && v.contains(['.', ':']);
         if expect_addr && looks_like_addr {
-            let (addr, prefix) = v.split_once('/').map_or((v.as_str(), None), |(a, p)| (a, Some(p)));
-            let ok = addr.parse::<IpAddr>().is_ok_and(|ip| prefix.is_none_or(|p| p.parse::<u32>().is_ok_and(|n| n <= if ip.is_ipv4() { 32 } else { 128 })));
+            let (addr, prefix) = v
+                .split_once('/')
+                .map_or((v.as_str(), None), |(a, p)| (a, Some(p)));
+            let ok = addr.parse::<IpAddr>().is_ok_and(|ip| {
+                prefix.is_none_or(|p| {
+                    p.parse::<u32>()
+                        .is_ok_and(|n| n <= if ip.is_ipv4() { 32 } else { 128 })
+                })
+            });
             if !ok {
                 out.push(
-                    Diagnostic::new("KA003", file, w.span, format!("`{v}` is not a valid address"))
-                        .with_help("keepalived skips this line (\"VRRP parsed invalid IP\")"),
+                    Diagnostic::new(
+                        "KA003",
+                        file,
+                        w.span,
+                        format!("`{v}` is not a valid address"),
+                    )
+                    .with_help("keepalived skips this line (\"VRRP parsed invalid IP\")"),
                 );
             }
         }
@@ -230,15 +292,35 @@ fn check_route(file: usize, stmt: &Stmt, defs: &std::collections::HashMap<String
     }
 }
 
-fn check_weight(file: usize, stmt: &Stmt, limit: i64, defs: &std::collections::HashMap<String, String>, out: &mut Vec<Diagnostic>) {
-    let Some(i) = stmt.words.iter().position(|w| w.value == "weight") else { return };
-    let Some(w) = stmt.words.get(i + 1) else {
-        out.push(Diagnostic::new("KA003", file, stmt.words[i].span, "`weight` is missing its value"));
+fn check_weight(
+    file: usize,
+    stmt: &Stmt,
+    limit: i64,
+    defs: &std::collections::HashMap<String, String>,
+    out: &mut Vec<Diagnostic>,
+) {
+    let Some(i) = stmt.words.iter().position(|w| w.value == "weight") else {
         return;
     };
-    let Some(v) = expand(&w.value, defs) else { return };
+    let Some(w) = stmt.words.get(i + 1) else {
+        out.push(Diagnostic::new(
+            "KA003",
+            file,
+            stmt.words[i].span,
+            "`weight` is missing its value",
+        ));
+        return;
+    };
+    let Some(v) = expand(&w.value, defs) else {
+        return;
+    };
     match v.parse::<i64>() {
         Ok(n) if n.abs() <= limit => {}
-        _ => out.push(Diagnostic::new("KA003", file, w.span, format!("weight `{v}` must be a whole number in -{limit}..{limit}"))),
+        _ => out.push(Diagnostic::new(
+            "KA003",
+            file,
+            w.span,
+            format!("weight `{v}` must be a whole number in -{limit}..{limit}"),
+        )),
     }
 }

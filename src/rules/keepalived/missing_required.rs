@@ -41,8 +41,14 @@ interface that carries the VIP.
 - `man 5 keepalived.conf`
 "#,
     check: Check::Keepalived(check),
-    bad: &[("keepalived.conf", "vrrp_script chk {\n    interval 2\n}\nvrrp_instance VI_1 {\n    state MASTER\n    priority 101\n    virtual_ipaddress {\n        192.168.0.100/24\n    }\n}\n")],
-    good: &[("keepalived.conf", "vrrp_script chk {\n    script \"/usr/bin/true\"\n}\nvrrp_instance VI_1 {\n    unicast_src_ip 192.168.0.10\n    virtual_router_id 51\n    virtual_ipaddress {\n        192.168.0.100/24\n    }\n}\n")],
+    bad: &[(
+        "keepalived.conf",
+        "vrrp_script chk {\n    interval 2\n}\nvrrp_instance VI_1 {\n    state MASTER\n    priority 101\n    virtual_ipaddress {\n        192.168.0.100/24\n    }\n}\n",
+    )],
+    good: &[(
+        "keepalived.conf",
+        "vrrp_script chk {\n    script \"/usr/bin/true\"\n}\nvrrp_instance VI_1 {\n    unicast_src_ip 192.168.0.10\n    virtual_router_id 51\n    virtual_ipaddress {\n        192.168.0.100/24\n    }\n}\n",
+    )],
 };
 
 /// The keywords present (and active on this node) in a block, following includes.
@@ -52,12 +58,13 @@ fn keywords_in(cx: &KaCtx, file: usize, items: &[Item], out: &mut Vec<String>, d
         if !active(s, &cx.node.name) {
             continue;
         }
-        if crate::project::is_ka_include(s) && depth < 8 {
-            if let Some(inc) = cx.unit.include_at(file, s.span) {
-                for t in &inc.targets {
-                    if let Some(tree) = cx.unit.trees.get(t) {
-                        keywords_in(cx, *t, &tree.items, out, depth + 1);
-                    }
+        if crate::project::is_ka_include(s)
+            && depth < 8
+            && let Some(inc) = cx.unit.include_at(file, s.span)
+        {
+            for t in &inc.targets {
+                if let Some(tree) = cx.unit.trees.get(t) {
+                    keywords_in(cx, *t, &tree.items, out, depth + 1);
                 }
             }
         }
@@ -70,7 +77,11 @@ fn keywords_in(cx: &KaCtx, file: usize, items: &[Item], out: &mut Vec<String>, d
 fn check(cx: &KaCtx, out: &mut Vec<Diagnostic>) {
     let mut found: Vec<(usize, Stmt)> = Vec::new();
     cx.unit.walk(&mut |file, stmt, path| {
-        if path == "/" && matches!(stmt.keyword(), Some("vrrp_instance" | "vrrp_script")) && stmt.block.is_some() && active(stmt, &cx.node.name) {
+        if path == "/"
+            && matches!(stmt.keyword(), Some("vrrp_instance" | "vrrp_script"))
+            && stmt.block.is_some()
+            && active(stmt, &cx.node.name)
+        {
             found.push((file, stmt.clone()));
         }
     });
@@ -90,7 +101,10 @@ fn check(cx: &KaCtx, out: &mut Vec<Diagnostic>) {
                 missing.push(("virtual_router_id", "keepalived stops validating the instance: \"the virtual router id must be set\""));
             }
             if !has("interface") && !has("unicast_src_ip") {
-                missing.push(("interface", "keepalived does not know where to send adverts"));
+                missing.push((
+                    "interface",
+                    "keepalived does not know where to send adverts",
+                ));
             }
             if !has("virtual_ipaddress") && !has("no_virtual_ipaddress") {
                 missing.push(("virtual_ipaddress", "the instance moves no address"));

@@ -1,7 +1,7 @@
 //! KA001: what keepalived's parser itself rejects.
 
 use crate::diagnostic::{Diagnostic, Severity};
-use crate::project::{is_ka_include, IncludeProblem};
+use crate::project::{IncludeProblem, is_ka_include};
 use crate::rules::{Check, FixKind, KaCtx, Rule};
 use crate::vocab::keepalived::{BlockKind, Vocabulary};
 
@@ -42,8 +42,14 @@ line at every brace, so `{` may stand on the keyword's line or on the next one.
 - `man 5 keepalived.conf`
 "#,
     check: Check::Keepalived(check),
-    bad: &[("keepalived.conf", "vrrp_instance VI_1 {\n    interface eth0\n    virtual_router_id 51\n    virtual_ipaddress {\n        192.168.0.100/24\n}\n")],
-    good: &[("keepalived.conf", "vrrp_instance VI_1\n{\n    interface eth0\n    virtual_router_id 51\n    virtual_ipaddress { 192.168.0.100/24 }\n}\n")],
+    bad: &[(
+        "keepalived.conf",
+        "vrrp_instance VI_1 {\n    interface eth0\n    virtual_router_id 51\n    virtual_ipaddress {\n        192.168.0.100/24\n}\n",
+    )],
+    good: &[(
+        "keepalived.conf",
+        "vrrp_instance VI_1\n{\n    interface eth0\n    virtual_router_id 51\n    virtual_ipaddress { 192.168.0.100/24 }\n}\n",
+    )],
 };
 
 fn check(cx: &KaCtx, out: &mut Vec<Diagnostic>) {

@@ -2,7 +2,7 @@
 
 use crate::diagnostic::{Applicability, Diagnostic, Edit, Fix, Severity};
 use crate::project::is_ka_include;
-use crate::rules::{suggest, Check, FixKind, KaCtx, Rule};
+use crate::rules::{Check, FixKind, KaCtx, Rule, suggest};
 use crate::vocab::keepalived::Vocabulary;
 
 pub static RULE: Rule = Rule {
@@ -37,8 +37,14 @@ the keyword belongs.
 - `man 5 keepalived.conf`
 "#,
     check: Check::Keepalived(check),
-    bad: &[("keepalived.conf", "vrrp_instance VI_1 {\n    interface eth0\n    virtual_router_id 51\n    Priority 101\n    virtual_ipaddress {\n        192.168.0.100/24\n    }\n}\n")],
-    good: &[("keepalived.conf", "vrrp_instance VI_1 {\n    interface eth0\n    virtual_router_id 51\n    priority 101\n    virtual_ipaddress {\n        192.168.0.100/24\n    }\n}\n")],
+    bad: &[(
+        "keepalived.conf",
+        "vrrp_instance VI_1 {\n    interface eth0\n    virtual_router_id 51\n    Priority 101\n    virtual_ipaddress {\n        192.168.0.100/24\n    }\n}\n",
+    )],
+    good: &[(
+        "keepalived.conf",
+        "vrrp_instance VI_1 {\n    interface eth0\n    virtual_router_id 51\n    priority 101\n    virtual_ipaddress {\n        192.168.0.100/24\n    }\n}\n",
+    )],
 };
 
 fn check(cx: &KaCtx, out: &mut Vec<Diagnostic>) {

@@ -35,7 +35,10 @@ Move the directive into a block that accepts it; haconf names the contexts that 
 "#,
     check: Check::Nginx(check),
     bad: &[("nginx.conf", "events {}\nhttp {\n    listen 80;\n}\n")],
-    good: &[("nginx.conf", "events {}\nhttp {\n    server {\n        listen 80;\n    }\n}\n")],
+    good: &[(
+        "nginx.conf",
+        "events {}\nhttp {\n    server {\n        listen 80;\n    }\n}\n",
+    )],
 };
 
 fn check(cx: &NgCtx, out: &mut Vec<Diagnostic>) {
@@ -48,7 +51,10 @@ fn check(cx: &NgCtx, out: &mut Vec<Diagnostic>) {
         if rows.is_empty() || rows.iter().any(|r| r.contains_ctx(ctx)) {
             return;
         }
-        let mut places: Vec<&str> = rows.iter().flat_map(|r| r.contexts.iter().map(|c| c.name())).collect();
+        let mut places: Vec<&str> = rows
+            .iter()
+            .flat_map(|r| r.contexts.iter().map(|c| c.name()))
+            .collect();
         places.sort();
         places.dedup();
         out.push(
@@ -58,7 +64,11 @@ fn check(cx: &NgCtx, out: &mut Vec<Diagnostic>) {
                 d.name.span,
                 format!("`{}` is not allowed in `{}`", d.name.value, ctx.name()),
             )
-            .with_help(format!("nginx accepts `{}` in: {}", d.name.value, places.join(", "))),
+            .with_help(format!(
+                "nginx accepts `{}` in: {}",
+                d.name.value,
+                places.join(", ")
+            )),
         );
     });
 }

@@ -33,18 +33,38 @@ Ship the included files with the node, or fix the path.
 - nginx `src/core/ngx_conf_file.c` (`ngx_conf_include`)
 "#,
     check: Check::Nginx(check),
-    bad: &[("nginx.conf", "events {}\nhttp {\n    include sites/app.conf;\n}\n")],
-    good: &[("nginx.conf", "events {}\nhttp {\n    include mime.types;\n    include sites/*.conf;\n}\n"), ("sites/app.conf", "server {\n    listen 80;\n}\n")],
+    bad: &[(
+        "nginx.conf",
+        "events {}\nhttp {\n    include sites/app.conf;\n}\n",
+    )],
+    good: &[
+        (
+            "nginx.conf",
+            "events {}\nhttp {\n    include mime.types;\n    include sites/*.conf;\n}\n",
+        ),
+        ("sites/app.conf", "server {\n    listen 80;\n}\n"),
+    ],
 };
 
 fn check(cx: &NgCtx, out: &mut Vec<Diagnostic>) {
     for inc in &cx.unit.includes {
         for p in &inc.problems {
             let msg = match p {
-                IncludeProblem::NotFound => format!("`include {}` matches no file in node `{}`", inc.pattern, cx.node.name),
-                IncludeProblem::Truncated(n) => format!("`include {}` matches more than {n} files; haconf read the first {n}", inc.pattern),
-                IncludeProblem::Unreadable(path, e) => format!("`{}` cannot be read: {e}", path.display()),
-                IncludeProblem::TooDeep => format!("includes nested more than {} deep; not followed further", crate::project::MAX_INCLUDE_DEPTH),
+                IncludeProblem::NotFound => format!(
+                    "`include {}` matches no file in node `{}`",
+                    inc.pattern, cx.node.name
+                ),
+                IncludeProblem::Truncated(n) => format!(
+                    "`include {}` matches more than {n} files; haconf read the first {n}",
+                    inc.pattern
+                ),
+                IncludeProblem::Unreadable(path, e) => {
+                    format!("`{}` cannot be read: {e}", path.display())
+                }
+                IncludeProblem::TooDeep => format!(
+                    "includes nested more than {} deep; not followed further",
+                    crate::project::MAX_INCLUDE_DEPTH
+                ),
                 IncludeProblem::PackageFile | IncludeProblem::Cycle(_) => continue,
             };
             out.push(Diagnostic::new("NX005", inc.file, inc.pattern_span, msg));

@@ -40,8 +40,14 @@ directive).
 - nginx `src/core/ngx_conf_file.c` (`ngx_conf_read_token`: a directive ends only at `;` or `{`)
 "#,
     check: Check::Nginx(check),
-    bad: &[("nginx.conf", "events {}\nhttp {\n    server {\n        server_name wiki.example.com\n        root /srv/wiki;\n    }\n}\n")],
-    good: &[("nginx.conf", "events {}\nhttp {\n    log_format main '$remote_addr'\n                    '$status';\n    server {\n        server_name wiki.example.com;\n        root /srv/wiki;\n    }\n}\n")],
+    bad: &[(
+        "nginx.conf",
+        "events {}\nhttp {\n    server {\n        server_name wiki.example.com\n        root /srv/wiki;\n    }\n}\n",
+    )],
+    good: &[(
+        "nginx.conf",
+        "events {}\nhttp {\n    log_format main '$remote_addr'\n                    '$status';\n    server {\n        server_name wiki.example.com;\n        root /srv/wiki;\n    }\n}\n",
+    )],
 };
 
 fn check(cx: &NgCtx, out: &mut Vec<Diagnostic>) {
@@ -77,6 +83,9 @@ pub fn swallowed_at(text: &str, d: &Directive, ctx: Context) -> Option<usize> {
         !a.quoted
             && gap.contains('\n')
             && !gap.contains('#')
-            && vocab.allowed_in(&a.value, ctx).iter().any(|r| !r.third_party)
+            && vocab
+                .allowed_in(&a.value, ctx)
+                .iter()
+                .any(|r| !r.third_party)
     })
 }

@@ -35,8 +35,14 @@ Add the missing `;` or brace where haconf points.
 - nginx `src/core/ngx_conf_file.c` (`ngx_conf_read_token`, `ngx_conf_handler`)
 "#,
     check: Check::Nginx(check),
-    bad: &[("nginx.conf", "events {}\nhttp {\n    server {\n        listen 80\n    }\n}\n")],
-    good: &[("nginx.conf", "events {}\nhttp {\n    server {\n        listen 80;\n    }\n}\n")],
+    bad: &[(
+        "nginx.conf",
+        "events {}\nhttp {\n    server {\n        listen 80\n    }\n}\n",
+    )],
+    good: &[(
+        "nginx.conf",
+        "events {}\nhttp {\n    server {\n        listen 80;\n    }\n}\n",
+    )],
 };
 
 fn check(cx: &NgCtx, out: &mut Vec<Diagnostic>) {
@@ -57,7 +63,10 @@ fn check(cx: &NgCtx, out: &mut Vec<Diagnostic>) {
                     "NX001",
                     inc.file,
                     inc.pattern_span,
-                    format!("include cycle: `{}` is already being included", path.display()),
+                    format!(
+                        "include cycle: `{}` is already being included",
+                        path.display()
+                    ),
                 ));
             }
         }
@@ -73,15 +82,28 @@ fn check(cx: &NgCtx, out: &mut Vec<Diagnostic>) {
         let simple = rows.iter().any(|r| !r.block);
         match &d.end {
             End::Semicolon(s) if block && !simple => out.push(
-                Diagnostic::new("NX001", file, *s, format!("`{name}` opens a block, but is ended by `;`"))
-                    .with_help(format!("nginx reports: directive \"{name}\" has no opening \"{{\"")),
+                Diagnostic::new(
+                    "NX001",
+                    file,
+                    *s,
+                    format!("`{name}` opens a block, but is ended by `;`"),
+                )
+                .with_help(format!(
+                    "nginx reports: directive \"{name}\" has no opening \"{{\""
+                )),
             ),
             End::Block(b) if simple && !block => out.push(
-                Diagnostic::new("NX001", file, b.open, format!("`{name}` takes no block, but `{{` follows it"))
-                    .with_help(format!("nginx reports: directive \"{name}\" is not terminated by \";\"")),
+                Diagnostic::new(
+                    "NX001",
+                    file,
+                    b.open,
+                    format!("`{name}` takes no block, but `{{` follows it"),
+                )
+                .with_help(format!(
+                    "nginx reports: directive \"{name}\" is not terminated by \";\""
+                )),
             ),
             _ => {}
         }
     });
 }
-

@@ -1,7 +1,7 @@
 //! NX002: a directive nginx does not know.
 
 use crate::diagnostic::{Applicability, Diagnostic, Edit, Fix, Severity};
-use crate::rules::{suggest, Check, FixKind, NgCtx, Rule};
+use crate::rules::{Check, FixKind, NgCtx, Rule, suggest};
 use crate::vocab::nginx::Vocabulary;
 
 pub static RULE: Rule = Rule {
@@ -34,8 +34,14 @@ When exactly one known directive is close, haconf offers it as a safe fix.
 - https://nginx.org/en/docs/dirindex.html
 "#,
     check: Check::Nginx(check),
-    bad: &[("nginx.conf", "events {}\nhttp {\n    server {\n        location / {\n            proxy_passs http://127.0.0.1:8080;\n        }\n    }\n}\n")],
-    good: &[("nginx.conf", "events {}\nhttp {\n    server {\n        location / {\n            proxy_pass http://127.0.0.1:8080;\n        }\n    }\n}\n")],
+    bad: &[(
+        "nginx.conf",
+        "events {}\nhttp {\n    server {\n        location / {\n            proxy_passs http://127.0.0.1:8080;\n        }\n    }\n}\n",
+    )],
+    good: &[(
+        "nginx.conf",
+        "events {}\nhttp {\n    server {\n        location / {\n            proxy_pass http://127.0.0.1:8080;\n        }\n    }\n}\n",
+    )],
 };
 
 fn check(cx: &NgCtx, out: &mut Vec<Diagnostic>) {
@@ -45,8 +51,15 @@ fn check(cx: &NgCtx, out: &mut Vec<Diagnostic>) {
         if !vocab.lookup(name).is_empty() {
             return;
         }
-        let mut diag = Diagnostic::new("NX002", file, d.name.span, format!("unknown directive `{name}`"));
-        let known = vocab.names().filter(|n| vocab.lookup(n).iter().any(|r| !r.third_party));
+        let mut diag = Diagnostic::new(
+            "NX002",
+            file,
+            d.name.span,
+            format!("unknown directive `{name}`"),
+        );
+        let known = vocab
+            .names()
+            .filter(|n| vocab.lookup(n).iter().any(|r| !r.third_party));
         let cands = suggest(name, known);
         if cands.len() == 1 {
             let c = cands[0];
@@ -54,12 +67,20 @@ fn check(cx: &NgCtx, out: &mut Vec<Diagnostic>) {
             diag.fix = Some(Fix {
                 applicability: Applicability::Safe,
                 message: format!("replace `{name}` with `{c}`"),
-                edits: vec![Edit { file, span: d.name.span, replacement: c.to_owned() }],
+                edits: vec![Edit {
+                    file,
+                    span: d.name.span,
+                    replacement: c.to_owned(),
+                }],
             });
         } else if !cands.is_empty() {
             diag.help = Some(format!(
                 "did you mean one of {}?",
-                cands.iter().map(|c| format!("`{c}`")).collect::<Vec<_>>().join(", ")
+                cands
+                    .iter()
+                    .map(|c| format!("`{c}`"))
+                    .collect::<Vec<_>>()
+                    .join(", ")
             ));
         }
         out.push(diag);

@@ -12,6 +12,7 @@
 //! block closes the blocks left open) without fighting a combinator library's error types.
 
 use crate::source::Span;
+use compact_str::CompactString;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum TokenKind {
@@ -40,14 +41,31 @@ pub enum TokenKind {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Token {
     pub kind: TokenKind,
-    pub span: Span,
+    start: u32,
+    end: u32,
+}
+
+impl Token {
+    /// 12 bytes a token: files are capped far below 4 GiB, and the token vector is the
+    /// parser's largest allocation.
+    pub fn new(kind: TokenKind, span: Span) -> Token {
+        Token {
+            kind,
+            start: span.start as u32,
+            end: span.end as u32,
+        }
+    }
+    pub fn span(&self) -> Span {
+        Span::new(self.start as usize, self.end as usize)
+    }
 }
 
 /// A word of a statement, with its value as keepalived sees it (quotes removed).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Word {
     pub span: Span,
-    pub value: String,
+    /// Inline for words up to 24 bytes: parsing allocates almost nothing per word.
+    pub value: CompactString,
     pub quoted: bool,
 }
 
@@ -64,7 +82,8 @@ pub struct Condition {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Stmt {
     pub words: Vec<Word>,
-    pub condition: Option<Condition>,
+    /// Boxed: rare, and it would double the size of every statement.
+    pub condition: Option<Box<Condition>>,
     /// A `~SEQ(...)` or `~LST(...)` prefix: the line is a template keepalived expands.
     pub generator: Option<Span>,
     pub block: Option<Block>,
@@ -101,7 +120,7 @@ pub struct Block {
 pub struct Definition {
     pub name: String,
     pub value: String,
-    pub condition: Option<Condition>,
+    pub condition: Option<Box<Condition>>,
     pub span: Span,
 }
 
@@ -131,7 +150,7 @@ impl File {
     pub fn print(&self, text: &[u8]) -> Vec<u8> {
         let mut out = Vec::with_capacity(text.len());
         for t in &self.tokens {
-            out.extend_from_slice(&text[t.span.start..t.span.end]);
+            out.extend_from_slice(&text[t.start as usize..t.end as usize]);
         }
         out
     }
@@ -156,16 +175,13 @@ const TOP_LEVEL_BLOCKS: &[&str] = &[
 
 pub fn lex(text: &str) -> (Vec<Token>, Vec<SyntaxError>) {
     let b = text.as_bytes();
-    let mut tokens = Vec::new();
+    let mut tokens = Vec::with_capacity(text.len() / 4);
     let mut errors = Vec::new();
     let mut i = 0;
     let n = b.len();
     let push = |tokens: &mut Vec<Token>, kind, s, e| {
         if e > s {
-            tokens.push(Token {
-                kind,
-                span: Span::new(s, e),
-            })
+            tokens.push(Token::new(kind, Span::new(s, e)))
         }
     };
     while i < n {
@@ -202,7 +218,10 @@ pub fn lex(text: &str) -> (Vec<Token>, Vec<SyntaxError>) {
             }
             push(&mut tokens, TokenKind::Definition, i, e);
             i = e;
-        } else if i < n && b[i] == b'~' && (b[i..].starts_with(b"~SEQ") || b[i..].starts_with(b"~LST")) {
+        } else if i < n
+            && b[i] == b'~'
+            && (b[i..].starts_with(b"~SEQ") || b[i..].starts_with(b"~LST"))
+        {
             let mut j = i;
             while j < n && b[j] != b')' && b[j] != b'\n' {
                 j += 1;
@@ -218,7 +237,9 @@ pub fn lex(text: &str) -> (Vec<Token>, Vec<SyntaxError>) {
             let c = b[i];
             if is_blank(c) || c == b'\r' {
                 let mut j = i;
-                while j < n && (is_blank(b[j]) || (b[j] == b'\r' && !(j + 1 < n && b[j + 1] == b'\n'))) {
+                while j < n
+                    && (is_blank(b[j]) || (b[j] == b'\r' && !(j + 1 < n && b[j + 1] == b'\n')))
+                {
                     j += 1;
                 }
                 push(&mut tokens, TokenKind::Whitespace, i, j);
@@ -338,11 +359,11 @@ fn definition_at(b: &[u8], i: usize) -> bool {
 }
 
 /// Removes keepalived's backslash escapes of `#` and `!` in a bare word.
-fn unescape_word(s: &str) -> String {
+fn unescape_word(s: &str) -> CompactString {
     if !s.contains('\\') {
-        return s.to_owned();
+        return CompactString::from(s);
     }
-    s.replace("\\#", "#").replace("\\!", "!")
+    CompactString::from(s.replace("\\#", "#").replace("\\!", "!"))
 }
 
 struct Parser<'a> {
@@ -369,16 +390,16 @@ pub fn parse(text: &str) -> File {
     loop {
         p.items_until_close(&mut items, true);
         // At top level a `}` is an extra one: report it and go on.
-        if let Some(t) = p.peek() {
-            if t.kind == TokenKind::RBrace {
-                p.errors.push(SyntaxError {
-                    span: t.span,
-                    message: "extra `}`: there is no open block to close here".into(),
-                    help: Some("remove it, or look above for a block opened twice".into()),
-                });
-                p.pos += 1;
-                continue;
-            }
+        if let Some(t) = p.peek()
+            && t.kind == TokenKind::RBrace
+        {
+            p.errors.push(SyntaxError {
+                span: t.span(),
+                message: "extra `}`: there is no open block to close here".into(),
+                help: Some("remove it, or look above for a block opened twice".into()),
+            });
+            p.pos += 1;
+            continue;
         }
         break;
     }
@@ -422,13 +443,13 @@ impl<'a> Parser<'a> {
                 k if Self::is_trivia(k) => self.pos += 1,
                 TokenKind::RBrace => return Stop::Close,
                 TokenKind::Definition => {
-                    items.push(Item::Definition(self.definition(None, t.span)));
+                    items.push(Item::Definition(self.definition(None, t.span())));
                     self.pos += 1;
                 }
                 TokenKind::LBrace => {
                     // A block with no keyword in front of it.
                     self.errors.push(SyntaxError {
-                        span: t.span,
+                        span: t.span(),
                         message: "unexpected `{`: no keyword on this line or the one above opens a block".into(),
                         help: Some("keepalived ignores this brace, and then its matching `}` closes the enclosing block too early".into()),
                     });
@@ -437,7 +458,7 @@ impl<'a> Parser<'a> {
                         condition: None,
                         generator: None,
                         block: None,
-                        span: t.span,
+                        span: t.span(),
                     };
                     if let Stop::Unwind = self.block(&mut stmt) {
                         items.push(Item::Stmt(stmt));
@@ -458,7 +479,7 @@ impl<'a> Parser<'a> {
                     let mut stmt = self.statement();
                     if stmt.words.is_empty() && stmt.generator.is_none() {
                         if let Some(t) = self.peek().filter(|t| t.kind == TokenKind::Definition) {
-                            items.push(Item::Definition(self.definition(stmt.condition, t.span)));
+                            items.push(Item::Definition(self.definition(stmt.condition, t.span())));
                             self.pos += 1;
                             continue;
                         }
@@ -469,15 +490,15 @@ impl<'a> Parser<'a> {
                             continue;
                         }
                     }
-                    if self.next_significant_is_lbrace() {
-                        if let Stop::Unwind = self.block(&mut stmt) {
-                            items.push(Item::Stmt(stmt));
-                            if top {
-                                // The top level is where the unwinding stops.
-                                continue;
-                            }
-                            return Stop::Unwind;
+                    if self.next_significant_is_lbrace()
+                        && let Stop::Unwind = self.block(&mut stmt)
+                    {
+                        items.push(Item::Stmt(stmt));
+                        if top {
+                            // The top level is where the unwinding stops.
+                            continue;
                         }
+                        return Stop::Unwind;
                     }
                     items.push(Item::Stmt(stmt));
                 }
@@ -490,14 +511,14 @@ impl<'a> Parser<'a> {
         while let Some(t) = self.tokens.get(i) {
             match t.kind {
                 TokenKind::Condition | TokenKind::Whitespace => i += 1,
-                TokenKind::Word => return Some(&self.text[t.span.start..t.span.end]),
+                TokenKind::Word => return Some(&self.text[t.span().start..t.span().end]),
                 _ => return None,
             }
         }
         None
     }
 
-    fn definition(&self, cond: Option<Condition>, span: Span) -> Definition {
+    fn definition(&self, cond: Option<Box<Condition>>, span: Span) -> Definition {
         let raw = &self.text[span.start..span.end];
         let body = &raw[1..];
         let (name, value) = body.split_once('=').unwrap_or((body, ""));
@@ -519,42 +540,42 @@ impl<'a> Parser<'a> {
             match t.kind {
                 TokenKind::Whitespace | TokenKind::Comment => {}
                 TokenKind::Condition => {
-                    let raw = &self.text[t.span.start..t.span.end];
+                    let raw = &self.text[t.span().start..t.span().end];
                     let (negated, id) = match raw.strip_prefix("@^") {
                         Some(id) => (true, id),
                         None => (false, &raw[1..]),
                     };
-                    condition = Some(Condition {
+                    condition = Some(Box::new(Condition {
                         id: id.to_owned(),
                         negated,
-                        span: t.span,
-                    });
+                        span: t.span(),
+                    }));
                 }
                 TokenKind::Generator => {
-                    generator = Some(t.span);
-                    span = Some(span.map_or(t.span, |s| s.cover(t.span)));
+                    generator = Some(t.span());
+                    span = Some(span.map_or(t.span(), |s| s.cover(t.span())));
                 }
                 TokenKind::Word => {
-                    let raw = &self.text[t.span.start..t.span.end];
+                    let raw = &self.text[t.span().start..t.span().end];
                     words.push(Word {
-                        span: t.span,
+                        span: t.span(),
                         value: unescape_word(raw),
                         quoted: false,
                     });
-                    span = Some(span.map_or(t.span, |s| s.cover(t.span)));
+                    span = Some(span.map_or(t.span(), |s| s.cover(t.span())));
                 }
                 TokenKind::Quoted => {
-                    let raw = &self.text[t.span.start..t.span.end];
+                    let raw = &self.text[t.span().start..t.span().end];
                     let inner = raw
                         .strip_prefix('"')
                         .map(|r| r.strip_suffix('"').unwrap_or(r))
                         .unwrap_or(raw);
                     words.push(Word {
-                        span: t.span,
-                        value: inner.to_owned(),
+                        span: t.span(),
+                        value: CompactString::from(inner),
                         quoted: true,
                     });
-                    span = Some(span.map_or(t.span, |s| s.cover(t.span)));
+                    span = Some(span.map_or(t.span(), |s| s.cover(t.span())));
                 }
                 TokenKind::Definition => {
                     // `@id $X=...`: a conditional definition. Only reached right after a
@@ -566,7 +587,7 @@ impl<'a> Parser<'a> {
             self.pos += 1;
         }
         let span = span.unwrap_or_else(|| {
-            let at = self.peek().map_or(self.text.len(), |t| t.span.start);
+            let at = self.peek().map_or(self.text.len(), |t| t.span().start);
             Span::new(at, at)
         });
         Stmt {
@@ -595,7 +616,7 @@ impl<'a> Parser<'a> {
 
     /// Parses `{ items }` at the current `{` and attaches it to `stmt`.
     fn block(&mut self, stmt: &mut Stmt) -> Stop {
-        let open = self.tokens[self.pos].span;
+        let open = self.tokens[self.pos].span();
         self.pos += 1;
         let mut items = Vec::new();
         self.depth += 1;
@@ -612,7 +633,7 @@ impl<'a> Parser<'a> {
         self.depth -= 1;
         let close = match stop {
             Stop::Close => {
-                let c = self.tokens[self.pos].span;
+                let c = self.tokens[self.pos].span();
                 self.pos += 1;
                 Some(c)
             }
@@ -620,7 +641,9 @@ impl<'a> Parser<'a> {
                 self.errors.push(SyntaxError {
                     span: open,
                     message: match stmt.keyword() {
-                        Some(k) => format!("missing `}}`: the `{k}` block opened here is never closed"),
+                        Some(k) => {
+                            format!("missing `}}`: the `{k}` block opened here is never closed")
+                        }
                         None => "missing `}`: the block opened here is never closed".into(),
                     },
                     help: Some("add the closing `}` at the end of the block".into()),
@@ -629,7 +652,11 @@ impl<'a> Parser<'a> {
             }
             Stop::Unwind => {
                 // Report once, at the innermost block.
-                if !self.errors.last().is_some_and(|e| e.message.starts_with("missing `}` before")) {
+                if !self
+                    .errors
+                    .last()
+                    .is_some_and(|e| e.message.starts_with("missing `}` before"))
+                {
                     let kw = self.peek_keyword().unwrap_or("");
                     let what = stmt.keyword().unwrap_or("");
                     self.errors.push(SyntaxError {
@@ -643,10 +670,7 @@ impl<'a> Parser<'a> {
                 None
             }
         };
-        let end = close.map_or_else(
-            || items_end(&items).unwrap_or(open.end),
-            |c| c.end,
-        );
+        let end = close.map_or_else(|| items_end(&items).unwrap_or(open.end), |c| c.end);
         stmt.span = Span::new(stmt.span.start.min(open.start), end);
         stmt.block = Some(Block { open, items, close });
         match stop {
@@ -683,7 +707,11 @@ fn items_end(items: &[Item]) -> Option<usize> {
 }
 
 /// Visits every statement, depth first, with the keywords of its enclosing blocks.
-pub fn walk<'f>(items: &'f [Item], path: &mut Vec<&'f str>, f: &mut dyn FnMut(&'f Stmt, &[&'f str])) {
+pub fn walk<'f>(
+    items: &'f [Item],
+    path: &mut Vec<&'f str>,
+    f: &mut dyn FnMut(&'f Stmt, &[&'f str]),
+) {
     for item in items {
         if let Item::Stmt(s) = item {
             f(s, path);
@@ -710,7 +738,13 @@ mod tests {
         items
             .iter()
             .filter_map(|i| match i {
-                Item::Stmt(s) => Some(s.words.iter().map(|w| w.value.clone()).collect::<Vec<_>>().join(" ")),
+                Item::Stmt(s) => Some(
+                    s.words
+                        .iter()
+                        .map(|w| w.value.clone())
+                        .collect::<Vec<_>>()
+                        .join(" "),
+                ),
                 _ => None,
             })
             .collect()
@@ -718,7 +752,8 @@ mod tests {
 
     #[test]
     fn braces_same_and_next_line() {
-        let f = roundtrip("vrrp_instance VI_1 {\n state MASTER\n}\nvrrp_script x\n{\n interval 2\n}\n");
+        let f =
+            roundtrip("vrrp_instance VI_1 {\n state MASTER\n}\nvrrp_script x\n{\n interval 2\n}\n");
         assert!(f.errors.is_empty(), "{:?}", f.errors);
         assert_eq!(kws(&f.items), ["vrrp_instance VI_1", "vrrp_script x"]);
     }
@@ -741,14 +776,17 @@ mod tests {
 
     #[test]
     fn extra_and_missing_braces_recover() {
-        let f = roundtrip("}\nglobal_defs {\n router_id a\n\nvrrp_instance VI_1 {\n priority 1\n}\n");
+        let f =
+            roundtrip("}\nglobal_defs {\n router_id a\n\nvrrp_instance VI_1 {\n priority 1\n}\n");
         assert_eq!(f.errors.len(), 2, "{:?}", f.errors);
         assert_eq!(kws(&f.items), ["global_defs", "vrrp_instance VI_1"]);
     }
 
     #[test]
     fn conditions_definitions_generators() {
-        let f = roundtrip("$IF=eth0\n@ha1 priority 101\n@^ha1 priority 100\n@bad\n$M=a \\\n b\n~SEQ(n, 1, 3) 10.0.0.$n\n");
+        let f = roundtrip(
+            "$IF=eth0\n@ha1 priority 101\n@^ha1 priority 100\n@bad\n$M=a \\\n b\n~SEQ(n, 1, 3) 10.0.0.$n\n",
+        );
         assert!(matches!(&f.items[0], Item::Definition(d) if d.name == "IF" && d.value == "eth0"));
         let Item::Stmt(s) = &f.items[1] else { panic!() };
         assert_eq!(s.condition.as_ref().unwrap().id, "ha1");
