@@ -99,6 +99,14 @@ fn check(cx: &KaCtx, out: &mut Vec<Diagnostic>) {
                 "did you mean one of {}?",
                 cands.iter().map(|c| format!("`{c}`")).collect::<Vec<_>>().join(", ")
             ));
+        } else if let Some(new) = alias_target(vocab, kw).filter(|n| vocab.lookup(path, n).is_some()) {
+            d.message = format!("`{kw}` is an old name of `{new}`, which keepalived 2.2 does not accept in {block}");
+            d.help = Some(format!("write `{new}`"));
+            d.fix = Some(Fix {
+                applicability: Applicability::Safe,
+                message: format!("replace `{kw}` with `{new}`"),
+                edits: vec![Edit { file, span: word.span, replacement: new }],
+            });
         } else if !elsewhere.is_empty() {
             let places: Vec<String> = elsewhere
                 .iter()
@@ -109,4 +117,17 @@ fn check(cx: &KaCtx, out: &mut Vec<Diagnostic>) {
         }
         out.push(d);
     });
+}
+
+/// For a keyword the table marks as an alias (`Deprecated alias of retry`), the current name.
+fn alias_target(vocab: &Vocabulary, kw: &str) -> Option<String> {
+    vocab.paths_of(kw).iter().find_map(|p| {
+        let k = vocab.lookup(p, kw)?;
+        let rest = k.notes.split("alias of ").nth(1)?;
+        let name: String = rest
+            .chars()
+            .take_while(|c| c.is_ascii_alphanumeric() || *c == '_')
+            .collect();
+        (!name.is_empty()).then_some(name)
+    })
 }
