@@ -5,7 +5,10 @@
 //! `output`, and `cli`, which only wires them.
 
 pub mod cli;
+pub mod cluster;
 pub mod diagnostic;
+pub mod fix;
+pub mod model;
 pub mod output;
 pub mod project;
 pub mod rules;

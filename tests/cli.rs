@@ -160,11 +160,20 @@ fn select_and_ignore() {
             .iter()
             .all(|c| c == "KA002")
     );
-    assert!(count(&["--ignore", "KA00", "tests/fixtures/keepalived/KA002"]).is_empty());
     assert!(
         count(&[
             "--select",
             "KA",
+            "--ignore",
+            "KA0",
+            "tests/fixtures/keepalived/KA002"
+        ])
+        .is_empty()
+    );
+    assert!(
+        count(&[
+            "--select",
+            "KA00",
             "--ignore",
             "KA004",
             "tests/fixtures/keepalived/KA002"

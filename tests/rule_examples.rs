@@ -8,8 +8,11 @@ use haconf::project::Project;
 use haconf::rules::{Selection, all, run};
 
 fn codes_for(files: &[(&str, &str)]) -> Vec<String> {
+    // A fleet with one cluster `a` whose first node is `ha1`: examples name other nodes
+    // (`../ha2/...`), the cluster's haconf.toml (`../haconf.toml`) or other clusters
+    // (`../../b/ha1/...`) relative to ha1.
     let dir = tempfile::tempdir().unwrap();
-    let node = dir.path().join("ha1");
+    let node = dir.path().join("fleet/a/ha1");
     let files: Vec<(&str, &str)> = files.to_vec();
     let mut with_ka = files.clone();
     if !files.iter().any(|(p, _)| p.ends_with("keepalived.conf")) {
@@ -17,7 +20,16 @@ fn codes_for(files: &[(&str, &str)]) -> Vec<String> {
         with_ka.push(("keepalived.conf", "global_defs {\n    router_id ha1\n}\n"));
     }
     common::write_tree(&node, &with_ka);
-    let project = Project::load(&[dir.path().to_path_buf()]);
+    for other in std::fs::read_dir(dir.path().join("fleet/a"))
+        .unwrap()
+        .flatten()
+    {
+        // Every node directory needs a keepalived.conf.
+        if other.path().is_dir() && !other.path().join("keepalived.conf").exists() {
+            std::fs::write(other.path().join("keepalived.conf"), "global_defs {\n}\n").unwrap();
+        }
+    }
+    let project = Project::load(&[dir.path().join("fleet")]);
     assert!(project.errors.is_empty(), "{:?}", project.errors);
     run(&project, &Selection::default())
         .iter()

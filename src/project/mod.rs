@@ -104,6 +104,23 @@ impl KaUnit {
     }
 }
 
+/// The program a keepalived command runs: its first word, shell-style (keepalived re-splits
+/// `script` strings with quotes and backslashes). `None` for `</path` file tests.
+pub fn command_program(cmd: &str) -> Option<String> {
+    let cmd = cmd.trim_start();
+    if cmd.starts_with('<') {
+        return None;
+    }
+    let first = if let Some(rest) = cmd.strip_prefix('\'') {
+        rest.split('\'').next().unwrap_or("")
+    } else if let Some(rest) = cmd.strip_prefix('"') {
+        rest.split('"').next().unwrap_or("")
+    } else {
+        cmd.split_whitespace().next().unwrap_or("")
+    };
+    (!first.is_empty()).then(|| first.to_owned())
+}
+
 pub fn is_ka_include(s: &ka::Stmt) -> bool {
     matches!(
         s.keyword(),
@@ -198,6 +215,28 @@ pub struct Node {
     pub layout: Layout,
     pub keepalived: Option<KaUnit>,
     pub nginx: Vec<NgUnit>,
+    /// The programs keepalived runs (vrrp_script `script`, notify scripts), resolved in the node.
+    pub programs: Vec<Program>,
+    /// The node's sysctl files set `net.ipv4.ip_nonlocal_bind = 1` (or the IPv6 one).
+    pub nonlocal_bind: bool,
+}
+
+/// A program a config names, and what the node's files say about it.
+#[derive(Debug, Clone)]
+pub struct Program {
+    /// The path or name as written (first word of the command).
+    pub configured: String,
+    /// The file in the node it resolves to.
+    pub resolved: Option<PathBuf>,
+    pub executable: bool,
+    /// Its text, loaded (scripts are read for the health-check rules).
+    pub file: Option<FileId>,
+}
+
+impl Node {
+    pub fn program(&self, configured: &str) -> Option<&Program> {
+        self.programs.iter().find(|p| p.configured == configured)
+    }
 }
 
 #[derive(Debug, Clone)]
@@ -205,6 +244,8 @@ pub struct Cluster {
     pub name: String,
     pub dir: Option<PathBuf>,
     pub nodes: Vec<Node>,
+    /// `haconf.toml`, when the cluster directory has one (and `--no-spec` is not given).
+    pub spec_file: Option<FileId>,
 }
 
 /// Everything one run looks at.
@@ -216,6 +257,8 @@ pub struct Project {
     pub errors: Vec<String>,
     /// Notes for the user that are not findings (inferred contexts ...).
     pub notes: Vec<String>,
+    /// Whether to read `haconf.toml`.
+    pub read_spec: bool,
 }
 
 pub fn is_node_dir(d: &Path) -> bool {
@@ -274,7 +317,15 @@ pub fn looks_like_keepalived(path: &Path, text: &str) -> bool {
 impl Project {
     /// Discovers and loads everything under `paths`.
     pub fn load(paths: &[PathBuf]) -> Project {
-        let mut p = Project::default();
+        Self::load_with(paths, true)
+    }
+
+    /// As [`Project::load`]; `read_spec: false` ignores `haconf.toml` (`--no-spec`).
+    pub fn load_with(paths: &[PathBuf], read_spec: bool) -> Project {
+        let mut p = Project {
+            read_spec,
+            ..Project::default()
+        };
         let mut loose: Vec<PathBuf> = Vec::new();
         for path in paths {
             if path.is_file() {
@@ -301,6 +352,7 @@ impl Project {
                 name: cname,
                 dir: dir.parent().map(Path::to_path_buf),
                 nodes: vec![node],
+                spec_file: None,
             });
             return;
         }
@@ -311,10 +363,17 @@ impl Project {
                 .iter()
                 .map(|n| self.load_node(n, name_of(n)))
                 .collect();
+            let spec = dir.join("haconf.toml");
+            let spec_file = if self.read_spec && spec.is_file() {
+                self.db.load(&spec).ok()
+            } else {
+                None
+            };
             self.clusters.push(Cluster {
                 name: name_of(dir),
                 dir: Some(dir.to_path_buf()),
                 nodes,
+                spec_file,
             });
             return;
         }
@@ -355,6 +414,8 @@ impl Project {
                 layout: Layout::Files,
                 keepalived: None,
                 nginx: Vec::new(),
+                programs: Vec::new(),
+                nonlocal_bind: false,
             };
             for f in files {
                 let text = std::fs::read(&f).unwrap_or_default();
@@ -377,13 +438,17 @@ impl Project {
                         node.keepalived = Some(unit);
                     } else {
                         // A second keepalived file in one directory: check it as its own node.
-                        nodes.push(Node {
+                        let mut n = Node {
                             name: name_of(&f),
                             dir: dir.clone(),
                             layout: Layout::Files,
                             keepalived: Some(unit),
                             nginx: Vec::new(),
-                        });
+                            programs: Vec::new(),
+                            nonlocal_bind: false,
+                        };
+                        n.programs = self.programs(&n);
+                        nodes.push(n);
                     }
                 } else {
                     // nginx resolves relative includes against its conf directory: for a
@@ -404,12 +469,14 @@ impl Project {
                     node.nginx.push(unit);
                 }
             }
+            node.programs = self.programs(&node);
             nodes.push(node);
         }
         self.clusters.push(Cluster {
             name: "(files)".into(),
             dir: None,
             nodes,
+            spec_file: None,
         });
     }
 
@@ -479,13 +546,72 @@ impl Project {
             };
             nginx.push(self.load_ng(&f, &roots, None));
         }
-        Node {
+        let mut node = Node {
             name,
             dir: dir.to_path_buf(),
             layout,
             keepalived,
             nginx,
-        }
+            programs: Vec::new(),
+            nonlocal_bind: nonlocal_bind(dir),
+        };
+        node.programs = self.programs(&node);
+        node
+    }
+
+    /// Resolves the programs keepalived runs on this node (scripts and notify commands).
+    fn programs(&mut self, node: &Node) -> Vec<Program> {
+        let Some(unit) = &node.keepalived else {
+            return Vec::new();
+        };
+        let mut wanted: Vec<String> = Vec::new();
+        unit.walk(&mut |_, s, path| {
+            let is_cmd = (path == "vrrp_script" && s.keyword() == Some("script"))
+                || s.keyword()
+                    .is_some_and(|k| k.starts_with("notify") && k != "notify_priority_changes");
+            if is_cmd
+                && let Some(w) = s.words.get(1)
+                && let Some(first) = command_program(&w.value)
+                && !wanted.contains(&first)
+            {
+                wanted.push(first);
+            }
+        });
+        let ka_dir = if node.layout == Layout::Etc {
+            node.dir.join("etc/keepalived")
+        } else {
+            node.dir.clone()
+        };
+        let roots = Roots {
+            node: node.dir.clone(),
+            conf_dir: ka_dir.clone(),
+            prefixes: KEEPALIVED_PREFIXES,
+        };
+        wanted
+            .into_iter()
+            .map(|configured| {
+                let resolved = if configured.contains('/') && !configured.contains(['*', '?', '['])
+                {
+                    includes::resolve(&configured, &ka_dir, &roots)
+                        .paths
+                        .into_iter()
+                        .next()
+                } else {
+                    None
+                };
+                let executable = resolved.as_ref().is_some_and(|p| {
+                    use std::os::unix::fs::PermissionsExt;
+                    std::fs::metadata(p).is_ok_and(|m| m.permissions().mode() & 0o111 != 0)
+                });
+                let file = resolved.as_ref().and_then(|p| self.db.load(p).ok());
+                Program {
+                    configured,
+                    resolved,
+                    executable,
+                    file,
+                }
+            })
+            .collect()
     }
 
     /// Loads a keepalived config and, transitively, its includes.
@@ -734,4 +860,23 @@ pub fn infer_context(items: &[ng::Directive]) -> Context {
         }
     }
     best.1
+}
+
+/// Whether the node's sysctl files (`etc/sysctl.conf`, `etc/sysctl.d/*.conf`, or the same
+/// names in the flat layout) set `ip_nonlocal_bind = 1`.
+fn nonlocal_bind(dir: &Path) -> bool {
+    let mut files = vec![dir.join("etc/sysctl.conf"), dir.join("sysctl.conf")];
+    for d in [dir.join("etc/sysctl.d"), dir.join("sysctl.d")] {
+        if let Ok(rd) = std::fs::read_dir(d) {
+            files.extend(rd.flatten().map(|e| e.path()));
+        }
+    }
+    files.iter().any(|f| {
+        std::fs::read_to_string(f).is_ok_and(|t| {
+            t.lines().any(|l| {
+                let l = l.split('#').next().unwrap_or("").replace([' ', '\t'], "");
+                l.contains("ip_nonlocal_bind=1")
+            })
+        })
+    })
 }

@@ -2,11 +2,16 @@
 //! severity, fix availability, documentation and examples next to its check; this module only
 //! lists them and runs them.
 
+pub mod cluster;
 pub mod keepalived;
+pub mod meta;
 pub mod nginx;
+pub mod suppress;
 
+use crate::cluster::ClusterModel;
 use crate::diagnostic::{Diagnostic, Severity};
-use crate::project::{KaUnit, NgUnit, Node, Project};
+use crate::model::NodeModel;
+use crate::project::{Cluster, KaUnit, NgUnit, Node, Project};
 use crate::source::SourceDb;
 
 /// Whether a rule can fix what it finds.
@@ -44,10 +49,46 @@ pub struct NgCtx<'a> {
     pub unit: &'a NgUnit,
 }
 
+/// What a rule on one node's model sees: the node, its model, and its cluster (for fixes that
+/// need the other nodes, such as the peers KA010 adds).
+pub struct NodeCtx<'a> {
+    pub db: &'a SourceDb,
+    pub cluster: &'a Cluster,
+    pub cm: &'a ClusterModel,
+    pub index: usize,
+}
+
+impl NodeCtx<'_> {
+    pub fn node(&self) -> &Node {
+        &self.cluster.nodes[self.index]
+    }
+    pub fn model(&self) -> &NodeModel {
+        &self.cm.nodes[self.index]
+    }
+}
+
+/// What a cluster rule sees.
+pub struct ClusterCtx<'a> {
+    pub db: &'a SourceDb,
+    pub cluster: &'a Cluster,
+    pub cm: &'a ClusterModel,
+}
+
+/// What a fleet rule sees: every cluster.
+pub struct FleetCtx<'a> {
+    pub db: &'a SourceDb,
+    pub clusters: &'a [(&'a Cluster, ClusterModel)],
+}
+
 #[derive(Clone, Copy)]
 pub enum Check {
     Keepalived(fn(&KaCtx, &mut Vec<Diagnostic>)),
     Nginx(fn(&NgCtx, &mut Vec<Diagnostic>)),
+    Node(fn(&NodeCtx, &mut Vec<Diagnostic>)),
+    Cluster(fn(&ClusterCtx, &mut Vec<Diagnostic>)),
+    Fleet(fn(&FleetCtx, &mut Vec<Diagnostic>)),
+    /// Produced by the engine itself (suppressions, the spec), not by a check.
+    Engine,
 }
 
 /// A small node directory: `(relative path, content)` pairs.
@@ -77,12 +118,55 @@ pub fn all() -> &'static [&'static Rule] {
         &keepalived::invalid_value::RULE,
         &keepalived::missing_required::RULE,
         &keepalived::include_not_found::RULE,
+        &keepalived::unicast_source_without_peers::RULE,
+        &keepalived::redundant_mcast_source::RULE,
+        &keepalived::auth_pass_truncated::RULE,
+        &keepalived::plaintext_auth::RULE,
+        &keepalived::nopreempt_with_master::RULE,
+        &keepalived::script_security_disabled::RULE,
+        &keepalived::undefined_track_script::RULE,
+        &keepalived::unused_vrrp_script::RULE,
+        &keepalived::script_not_found::RULE,
+        &keepalived::vip_without_prefix::RULE,
+        &keepalived::duplicate_vrid_on_interface::RULE,
+        &keepalived::vrrp_strict_blocks_vip::RULE,
+        &keepalived::priority_255_with_weight::RULE,
+        &keepalived::script_timeout_not_below_interval::RULE,
+        &keepalived::weight_in_sync_group::RULE,
+        &keepalived::no_health_check::RULE,
+        &keepalived::typographic_quotes::RULE,
+        &keepalived::master_without_priority::RULE,
         &nginx::syntax_error::RULE,
         &nginx::unknown_directive::RULE,
         &nginx::directive_not_allowed_here::RULE,
         &nginx::wrong_argument_count::RULE,
         &nginx::include_not_found::RULE,
+        &nginx::run_as_root::RULE,
+        &nginx::duplicate_values::RULE,
+        &nginx::listen_on_vip::RULE,
         &nginx::swallowed_directive::RULE,
+        &cluster::vrid_mismatch::RULE,
+        &cluster::vip_mismatch::RULE,
+        &cluster::multiple_masters::RULE,
+        &cluster::priority_tie::RULE,
+        &cluster::master_not_highest_priority::RULE,
+        &cluster::unicast_peers_asymmetric::RULE,
+        &cluster::unicast_peer_is_self::RULE,
+        &cluster::auth_mismatch::RULE,
+        &cluster::advert_params_mismatch::RULE,
+        &cluster::router_id_duplicate::RULE,
+        &cluster::vip_outside_subnet::RULE,
+        &cluster::vip_collides_with_address::RULE,
+        &cluster::failover_impossible::RULE,
+        &cluster::vrid_collision_across_clusters::RULE,
+        &cluster::nginx_config_drift::RULE,
+        &cluster::health_check_drift::RULE,
+        &cluster::spec_mismatch::RULE,
+        &cluster::split_brain_risk_multicast::RULE,
+        &cluster::keepalived_option_drift::RULE,
+        &cluster::sync_group_mismatch::RULE,
+        &meta::INVALID_SPEC,
+        &meta::UNUSED_SUPPRESSION,
     ];
     RULES
 }
@@ -104,44 +188,113 @@ impl Selection {
         let m = |p: &String| p == "ALL" || code.starts_with(p.as_str());
         (self.select.is_empty() || self.select.iter().any(m)) && !self.ignore.iter().any(m)
     }
+
+    /// This selection refined by a cluster's `[lint]`: the command line's `--select` wins
+    /// over the file's `select`; the ignores add up.
+    pub fn with_spec(&self, spec: Option<&crate::cluster::spec::Spec>) -> LocalSelection {
+        let lint = spec.and_then(|s| s.lint.clone()).unwrap_or_default();
+        let select = if self.select.is_empty() {
+            lint.select.clone()
+        } else {
+            self.select.clone()
+        };
+        let mut ignore = self.ignore.clone();
+        ignore.extend(lint.ignore.iter().cloned());
+        LocalSelection {
+            sel: Selection { select, ignore },
+            per_file: lint.per_file_ignores,
+        }
+    }
+}
+
+/// A selection with a cluster's per-file ignores.
+pub struct LocalSelection {
+    pub sel: Selection,
+    pub per_file: std::collections::BTreeMap<String, Vec<String>>,
+}
+
+impl LocalSelection {
+    pub fn enabled(&self, code: &str) -> bool {
+        self.sel.enabled(code)
+    }
+
+    /// Drops diagnostics in files that `per-file-ignores` (paths relative to the cluster
+    /// directory, globs allowed) exempts from their code.
+    pub fn apply_per_file(&self, db: &SourceDb, cluster: &Cluster, diags: &mut Vec<Diagnostic>) {
+        if self.per_file.is_empty() {
+            return;
+        }
+        let Some(dir) = &cluster.dir else { return };
+        let pats: Vec<(glob::Pattern, &Vec<String>)> = self
+            .per_file
+            .iter()
+            .filter_map(|(p, codes)| glob::Pattern::new(p).ok().map(|g| (g, codes)))
+            .collect();
+        diags.retain(|d| {
+            let path = &db.get(d.file).path;
+            let Ok(rel) = path.strip_prefix(dir) else {
+                return true;
+            };
+            !pats.iter().any(|(g, codes)| {
+                g.matches_path(rel)
+                    && codes
+                        .iter()
+                        .any(|c| c == "ALL" || d.code.starts_with(c.as_str()))
+            })
+        })
+    }
+}
+
+/// The result of a run: the diagnostics, and the cluster models (for `--failover`).
+pub struct Outcome<'p> {
+    pub diagnostics: Vec<Diagnostic>,
+    pub clusters: Vec<(&'p Cluster, ClusterModel)>,
 }
 
 /// Runs every enabled rule over the project. Diagnostics come back sorted and deduplicated
-/// (a file included twice is checked twice but reported once).
+/// (a file included twice is checked twice but reported once), with suppressions applied.
 pub fn run(project: &Project, sel: &Selection) -> Vec<Diagnostic> {
+    run_full(project, sel).diagnostics
+}
+
+pub fn run_full<'p>(project: &'p Project, sel: &Selection) -> Outcome<'p> {
+    let db = &project.db;
+    let clusters: Vec<(&Cluster, ClusterModel)> = project
+        .clusters
+        .iter()
+        .map(|c| (c, crate::cluster::build(db, c)))
+        .collect();
     let mut out = Vec::new();
-    for cluster in &project.clusters {
-        for node in &cluster.nodes {
+    for (cluster, cm) in &clusters {
+        let mut found = Vec::new();
+        let local = sel.with_spec(cm.spec.as_ref());
+        for (index, node) in cluster.nodes.iter().enumerate() {
             let mut node_diags = Vec::new();
             for rule in all() {
-                if !sel.enabled(rule.code) {
+                if !local.enabled(rule.code) {
                     continue;
                 }
                 match rule.check {
                     Check::Keepalived(f) => {
                         if let Some(unit) = &node.keepalived {
-                            f(
-                                &KaCtx {
-                                    db: &project.db,
-                                    node,
-                                    unit,
-                                },
-                                &mut node_diags,
-                            );
+                            f(&KaCtx { db, node, unit }, &mut node_diags);
                         }
                     }
                     Check::Nginx(f) => {
                         for unit in &node.nginx {
-                            f(
-                                &NgCtx {
-                                    db: &project.db,
-                                    node,
-                                    unit,
-                                },
-                                &mut node_diags,
-                            );
+                            f(&NgCtx { db, node, unit }, &mut node_diags);
                         }
                     }
+                    Check::Node(f) => f(
+                        &NodeCtx {
+                            db,
+                            cluster,
+                            cm,
+                            index,
+                        },
+                        &mut node_diags,
+                    ),
+                    _ => {}
                 }
             }
             for d in &mut node_diags {
@@ -149,11 +302,40 @@ pub fn run(project: &Project, sel: &Selection) -> Vec<Diagnostic> {
                     d.node = Some(node.name.clone());
                 }
             }
-            out.extend(node_diags);
+            found.extend(node_diags);
+        }
+        for rule in all() {
+            if let Check::Cluster(f) = rule.check
+                && local.enabled(rule.code)
+            {
+                f(&ClusterCtx { db, cluster, cm }, &mut found);
+            }
+        }
+        if local.enabled("HA001") {
+            found.extend(cm.spec_errors.iter().cloned());
+        }
+        local.apply_per_file(db, cluster, &mut found);
+        out.extend(found);
+    }
+    for rule in all() {
+        if let Check::Fleet(f) = rule.check
+            && sel.enabled(rule.code)
+        {
+            f(
+                &FleetCtx {
+                    db,
+                    clusters: &clusters,
+                },
+                &mut out,
+            );
         }
     }
-    sort_dedup(&project.db, &mut out);
-    out
+    let mut out = suppress::apply(project, out, &|c| sel.enabled(c));
+    sort_dedup(db, &mut out);
+    Outcome {
+        diagnostics: out,
+        clusters,
+    }
 }
 
 pub fn sort_dedup(db: &SourceDb, diags: &mut Vec<Diagnostic>) {

@@ -1,0 +1,306 @@
+//! `haconf.toml`: the cluster's intent. Read with serde + toml; a mistake is a diagnostic that
+//! points into the TOML (rule HA001).
+
+use crate::diagnostic::Diagnostic;
+use crate::source::{FileId, SourceDb, Span};
+use serde::Deserialize;
+use std::collections::BTreeMap;
+use std::net::IpAddr;
+use toml::Spanned;
+
+#[derive(Debug, Clone, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub struct Spec {
+    pub cluster: Option<ClusterSpec>,
+    #[serde(default, rename = "node")]
+    pub nodes: Vec<NodeSpec>,
+    #[serde(default, rename = "instance")]
+    pub instances: Vec<InstanceSpec>,
+    pub health_check: Option<HealthCheckSpec>,
+    pub nginx: Option<NginxSpec>,
+    pub lint: Option<LintSpec>,
+}
+
+#[derive(Debug, Clone, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub struct ClusterSpec {
+    pub name: Option<String>,
+    pub subnet: Option<Spanned<String>>,
+    pub interface: Option<String>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NodeSpec {
+    pub name: Spanned<String>,
+    pub address: Option<Spanned<String>>,
+}
+
+impl NodeSpec {
+    pub fn address(&self) -> Option<IpAddr> {
+        self.address.as_ref().and_then(|a| a.get_ref().parse().ok())
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(untagged)]
+pub enum Priority {
+    /// `{ ha1 = 101, ha2 = 100 }`
+    Map(BTreeMap<String, u8>),
+    /// `["ha1", "ha2"]`: highest first.
+    Order(Vec<String>),
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct InstanceSpec {
+    pub name: Option<Spanned<String>>,
+    pub virtual_router_id: Option<Spanned<i64>>,
+    #[serde(default)]
+    pub vips: Vec<Spanned<String>>,
+    pub priority: Option<Spanned<Priority>>,
+}
+
+#[derive(Debug, Clone, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub struct HealthCheckSpec {
+    pub kind: Option<String>,
+    pub interval: Option<f64>,
+    pub timeout: Option<f64>,
+    pub fall: Option<u32>,
+    pub rise: Option<u32>,
+    pub weight: Option<i32>,
+}
+
+#[derive(Debug, Clone, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub struct NginxSpec {
+    pub listen: Option<u16>,
+    #[serde(default)]
+    pub backends: Vec<String>,
+    /// Files whose differences between nodes are intended (CL015 leaves them alone).
+    #[serde(default, rename = "per-node")]
+    pub per_node: Vec<String>,
+}
+
+#[derive(Debug, Clone, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub struct LintSpec {
+    #[serde(default)]
+    pub select: Vec<String>,
+    #[serde(default)]
+    pub ignore: Vec<String>,
+    #[serde(rename = "fail-on")]
+    pub fail_on: Option<Spanned<String>>,
+    /// `{ "ha1/nginx.conf" = ["NX010"] }`: paths relative to the cluster directory, globs allowed.
+    #[serde(default, rename = "per-file-ignores")]
+    pub per_file_ignores: BTreeMap<String, Vec<String>>,
+}
+
+/// An IP network `addr/len`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Net {
+    pub addr: IpAddr,
+    pub len: u8,
+}
+
+impl Net {
+    pub fn parse(s: &str) -> Option<Net> {
+        let (a, l) = s.split_once('/')?;
+        let addr: IpAddr = a.parse().ok()?;
+        let len: u8 = l.parse().ok()?;
+        let max = if addr.is_ipv4() { 32 } else { 128 };
+        (len <= max).then_some(Net { addr, len })
+    }
+
+    fn bits(ip: IpAddr) -> (u128, u8) {
+        match ip {
+            IpAddr::V4(v) => (u32::from(v) as u128, 32),
+            IpAddr::V6(v) => (u128::from(v), 128),
+        }
+    }
+
+    fn mask(&self) -> u128 {
+        let (_, w) = Self::bits(self.addr);
+        if self.len == 0 {
+            0
+        } else {
+            let all: u128 = if w == 32 { u32::MAX as u128 } else { u128::MAX };
+            all & !((1u128 << (w - self.len)) - 1) & all
+        }
+    }
+
+    pub fn contains(&self, ip: IpAddr) -> bool {
+        if ip.is_ipv4() != self.addr.is_ipv4() {
+            return false;
+        }
+        let m = self.mask();
+        Self::bits(ip).0 & m == Self::bits(self.addr).0 & m
+    }
+
+    pub fn network(&self) -> u128 {
+        Self::bits(self.addr).0 & self.mask()
+    }
+
+    /// The network with its host bits cleared (`192.168.0.0/24`).
+    pub fn canonical(&self) -> Net {
+        let b = self.network();
+        let addr = if self.addr.is_ipv4() {
+            IpAddr::from(std::net::Ipv4Addr::from(b as u32))
+        } else {
+            IpAddr::from(std::net::Ipv6Addr::from(b))
+        };
+        Net {
+            addr,
+            len: self.len,
+        }
+    }
+
+    /// Whether `ip` is this network's network address or (IPv4) broadcast address; /31 and
+    /// /32 have neither.
+    pub fn is_network_or_broadcast(&self, ip: IpAddr) -> bool {
+        let (b, w) = Self::bits(ip);
+        if !self.contains(ip) || (w == 32 && self.len >= 31) || (w == 128 && self.len >= 127) {
+            return false;
+        }
+        let all: u128 = if w == 32 { u32::MAX as u128 } else { u128::MAX };
+        b == self.network() || (w == 32 && b == self.network() | (!self.mask() & all))
+    }
+}
+
+impl std::fmt::Display for Net {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}/{}", self.addr, self.len)
+    }
+}
+
+impl Spec {
+    pub fn node(&self, name: &str) -> Option<&NodeSpec> {
+        self.nodes.iter().find(|n| n.name.get_ref() == name)
+    }
+    pub fn subnet(&self) -> Option<Net> {
+        self.cluster
+            .as_ref()?
+            .subnet
+            .as_ref()
+            .and_then(|s| Net::parse(s.get_ref()))
+    }
+}
+
+fn span_of<T>(s: &Spanned<T>) -> Span {
+    let r = s.span();
+    Span::new(r.start, r.end)
+}
+
+/// Reads haconf.toml; returns the spec (if it parses) and HA001 diagnostics.
+pub fn parse(db: &SourceDb, file: FileId) -> (Option<Spec>, Vec<Diagnostic>) {
+    let text = &db.get(file).text;
+    let spec: Spec = match toml::from_str(text) {
+        Ok(s) => s,
+        Err(e) => {
+            let span = e
+                .span()
+                .map_or(Span::new(0, 0), |r| Span::new(r.start, r.end));
+            let msg = e.message().to_owned();
+            return (
+                None,
+                vec![Diagnostic::new(
+                    "HA001",
+                    file,
+                    span,
+                    format!("haconf.toml: {msg}"),
+                )],
+            );
+        }
+    };
+    let mut errs = Vec::new();
+    let mut err = |span: Span, msg: String| errs.push(Diagnostic::new("HA001", file, span, msg));
+    if let Some(c) = &spec.cluster
+        && let Some(s) = &c.subnet
+        && Net::parse(s.get_ref()).is_none()
+    {
+        err(
+            span_of(s),
+            format!("`{}` is not a network (`192.168.0.0/24`)", s.get_ref()),
+        );
+    }
+    for n in &spec.nodes {
+        if let Some(a) = &n.address
+            && a.get_ref().parse::<IpAddr>().is_err()
+        {
+            err(
+                span_of(a),
+                format!("`{}` is not an IP address", a.get_ref()),
+            );
+        }
+    }
+    for i in &spec.instances {
+        if let Some(v) = &i.virtual_router_id
+            && !(1..=255).contains(v.get_ref())
+        {
+            err(
+                span_of(v),
+                format!("virtual_router_id {} is outside 1..255", v.get_ref()),
+            );
+        }
+        for v in &i.vips {
+            let a = v
+                .get_ref()
+                .split_once('/')
+                .map_or(v.get_ref().as_str(), |x| x.0);
+            if a.parse::<IpAddr>().is_err() {
+                err(
+                    span_of(v),
+                    format!("`{}` is not an address (`192.168.0.100/24`)", v.get_ref()),
+                );
+            }
+        }
+        if let Some(p) = &i.priority {
+            let names: Vec<&String> = match p.get_ref() {
+                Priority::Map(m) => m.keys().collect(),
+                Priority::Order(o) => o.iter().collect(),
+            };
+            for n in names {
+                if !spec.nodes.is_empty() && spec.node(n).is_none() {
+                    err(
+                        span_of(p),
+                        format!("priority names `{n}`, which no [[node]] declares"),
+                    );
+                }
+            }
+        }
+    }
+    if let Some(l) = &spec.lint
+        && let Some(f) = &l.fail_on
+        && crate::diagnostic::Severity::parse(f.get_ref()).is_none()
+    {
+        err(
+            span_of(f),
+            format!("fail-on `{}` must be error, warning or info", f.get_ref()),
+        );
+    }
+    (Some(spec), errs)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn nets() {
+        let n = Net::parse("192.168.0.0/24").unwrap();
+        assert!(n.contains("192.168.0.77".parse().unwrap()));
+        assert!(!n.contains("192.168.1.1".parse().unwrap()));
+        assert!(n.is_network_or_broadcast("192.168.0.255".parse().unwrap()));
+        assert!(n.is_network_or_broadcast("192.168.0.0".parse().unwrap()));
+        assert!(!n.is_network_or_broadcast("192.168.0.1".parse().unwrap()));
+        let v6 = Net::parse("fd00::/64").unwrap();
+        assert!(v6.contains("fd00::5".parse().unwrap()));
+        assert!(Net::parse("10.0.0.0/33").is_none());
+        assert!(
+            Net::parse("0.0.0.0/0")
+                .unwrap()
+                .contains("8.8.8.8".parse().unwrap())
+        );
+    }
+}

@@ -1,0 +1,150 @@
+//! CL013: when the master's checks fail, the VIP does not move.
+
+use super::node_name;
+use crate::cluster::failover::{NodeState, Scenario};
+use crate::diagnostic::{Diagnostic, Related, Severity};
+use crate::rules::{Check, ClusterCtx, FixKind, Rule};
+
+pub static RULE: Rule = Rule {
+    code: "CL013",
+    name: "failover-impossible",
+    severity: Severity::Error,
+    fix: FixKind::None,
+    summary: "when the master's checks fail, its priority stays ≥ a healthy backup's, so the VIP never moves",
+    docs: r#"## What it finds
+From the failover model (`haconf check --failover` shows it): an instance whose master, with
+all its tracked scripts failing, still holds the VIP although a healthy backup exists —
+because the weight is smaller than the priority gap (priority 150 with `weight -20` against a
+backup at 100), because the master is the address owner (255), or because the backups have
+`nopreempt` while the checks only lower the master's priority.
+
+## Why it matters
+It is the number-one "failover does not happen" report: nginx is down on the master, the
+check fails dutifully every two seconds, and the VIP stays on the dead node.
+
+## Example
+```
+# ha1: priority 150, chk weight -20  ->  130 when nginx fails
+# ha2: priority 100                  ->  still the backup
+```
+
+## Fix
+A weight larger than the gap (here `weight -60`), a smaller gap, or weight 0 (a failed check
+puts the node in FAULT, which always hands the VIP over).
+
+## References
+- acassen/keepalived#2599, #942 (weights too small), #2483 (nopreempt + weights)
+- RULES.md, *Failover analysis*
+"#,
+    check: Check::Cluster(check),
+    bad: &[
+        (
+            "keepalived.conf",
+            "vrrp_script chk {\n    script \"/usr/bin/true\"\n    weight -20\n}\nvrrp_instance VI_1 {\n    interface eth0\n    virtual_router_id 51\n    priority 150\n    unicast_src_ip 192.168.0.10\n    unicast_peer {\n        192.168.0.20\n    }\n    virtual_ipaddress {\n        192.168.0.100/24\n    }\n    track_script {\n        chk\n    }\n}\n",
+        ),
+        (
+            "../ha2/keepalived.conf",
+            "vrrp_script chk {\n    script \"/usr/bin/true\"\n    weight -20\n}\nvrrp_instance VI_1 {\n    interface eth0\n    virtual_router_id 51\n    priority 100\n    unicast_src_ip 192.168.0.20\n    unicast_peer {\n        192.168.0.10\n    }\n    virtual_ipaddress {\n        192.168.0.100/24\n    }\n    track_script {\n        chk\n    }\n}\n",
+        ),
+    ],
+    good: &[
+        (
+            "keepalived.conf",
+            "vrrp_script chk {\n    script \"/usr/bin/true\"\n    weight -60\n}\nvrrp_instance VI_1 {\n    interface eth0\n    virtual_router_id 51\n    priority 150\n    unicast_src_ip 192.168.0.10\n    unicast_peer {\n        192.168.0.20\n    }\n    virtual_ipaddress {\n        192.168.0.100/24\n    }\n    track_script {\n        chk\n    }\n}\n",
+        ),
+        (
+            "../ha2/keepalived.conf",
+            "vrrp_script chk {\n    script \"/usr/bin/true\"\n    weight -60\n}\nvrrp_instance VI_1 {\n    interface eth0\n    virtual_router_id 51\n    priority 100\n    unicast_src_ip 192.168.0.20\n    unicast_peer {\n        192.168.0.10\n    }\n    virtual_ipaddress {\n        192.168.0.100/24\n    }\n    track_script {\n        chk\n    }\n}\n",
+        ),
+    ],
+};
+
+fn check(cx: &ClusterCtx, out: &mut Vec<Diagnostic>) {
+    for t in &cx.cm.failover {
+        let j = &cx.cm.instances[t.instance];
+        let Some(healthy) = t.rows.iter().find(|r| r.scenario == Scenario::Healthy) else {
+            continue;
+        };
+        let Some(h) = healthy.holder else { continue };
+        let Some(row) = t
+            .rows
+            .iter()
+            .find(|r| r.scenario == Scenario::ChecksFail(h))
+        else {
+            continue;
+        };
+        if row.holder != Some(h) || !matches!(row.states[h], NodeState::Up(_)) {
+            continue;
+        }
+        // Is there a healthy backup at all?
+        let backups: Vec<usize> = (0..row.states.len())
+            .filter(|&m| m != h && matches!(row.states[m], NodeState::Up(_)))
+            .collect();
+        if backups.is_empty() {
+            continue;
+        }
+        let (n, inst) = (
+            j.members[h].0,
+            cx.cm.instance(j.members[h].0, j.members[h].1),
+        );
+        let NodeState::Up(failed) = row.states[h] else {
+            continue;
+        };
+        let best_backup = backups
+            .iter()
+            .filter_map(|&m| match row.states[m] {
+                NodeState::Up(p) => Some((p, m)),
+                _ => None,
+            })
+            .max();
+        let Some((bp, bm)) = best_backup else {
+            continue;
+        };
+        let why = if inst.priority() == 255 {
+            "it is the address owner (priority 255), which checks cannot lower".to_owned()
+        } else if let Some(note) = &row.note {
+            note.clone()
+        } else {
+            format!(
+                "{failed} is not below the backup's {bp}: the weight does not cross the priority gap"
+            )
+        };
+        let (file, span) = inst
+            .priority
+            .as_ref()
+            .map_or((inst.name.file, inst.name.span), |v| (v.file, v.span));
+        let mut d = Diagnostic::new(
+            "CL013",
+            file,
+            span,
+            format!(
+                "failover is impossible for `{}`: when the checks of `{}` fail, its priority drops to {failed} and it keeps the VIP, because {why}",
+                j.name,
+                node_name(cx, n),
+            ),
+        )
+        .with_help("make the weight larger than the priority gap, or use weight 0 so that a failed check means FAULT; see `haconf check --failover`");
+        let (bn, bi) = (
+            j.members[bm].0,
+            cx.cm.instance(j.members[bm].0, j.members[bm].1),
+        );
+        let (bf, bs) = bi
+            .priority
+            .as_ref()
+            .map_or((bi.name.file, bi.name.span), |v| (v.file, v.span));
+        d.related.push(Related {
+            file: bf,
+            span: bs,
+            message: format!("node `{}` stays at {bp}", node_name(cx, bn)),
+        });
+        for tr in &inst.track_scripts {
+            d.related.push(Related {
+                file: tr.file,
+                span: tr.span,
+                message: "tracked here".into(),
+            });
+        }
+        d.node = Some(node_name(cx, n).to_owned());
+        out.push(d);
+    }
+}

@@ -1,0 +1,157 @@
+//! CL019: instance options that should match differ between nodes.
+
+use super::{majority, node_name, shared};
+use crate::diagnostic::{Diagnostic, Related, Severity};
+use crate::rules::{Check, ClusterCtx, FixKind, Rule};
+
+pub static RULE: Rule = Rule {
+    code: "CL019",
+    name: "keepalived-option-drift",
+    severity: Severity::Warning,
+    fix: FixKind::None,
+    summary: "instance options that should match differ between nodes (notify scripts, track_interface, garp settings, ...)",
+    docs: r#"## What it finds
+Options of one instance that are set differently — or only on some nodes — although they should
+be the same everywhere: notify scripts, `track_interface`, `dont_track_primary`, garp settings,
+`use_vmac`, `smtp_alert`, `accept`/`no_accept`, `strict_mode`, `nopreempt`, `preempt_delay`...
+The per-node settings (state, priority, interface name, addresses, peers) are not compared.
+
+## Why it matters
+Each of these changes how failover behaves. When only one node runs a notify script, the
+DNS update or alert it sends happens on half the failovers; when only one node tracks an
+interface, only one direction of failover reacts to a cable pull.
+
+## Example
+```
+# ha1: notify_master /etc/keepalived/master.sh      # ha2: (none)
+```
+
+## Fix
+Set the option the same way on every node (or remove it everywhere).
+
+## References
+- `man 5 keepalived.conf`, *vrrp_instance*
+"#,
+    check: Check::Cluster(check),
+    bad: &[
+        (
+            "keepalived.conf",
+            "vrrp_instance VI_1 {\n    interface eth0\n    virtual_router_id 51\n    garp_master_delay 10\n    virtual_ipaddress {\n        192.168.0.100/24\n    }\n}\n",
+        ),
+        (
+            "../ha2/keepalived.conf",
+            "vrrp_instance VI_1 {\n    interface eth0\n    virtual_router_id 51\n    virtual_ipaddress {\n        192.168.0.100/24\n    }\n}\n",
+        ),
+    ],
+    good: &[
+        (
+            "keepalived.conf",
+            "vrrp_instance VI_1 {\n    interface eth0\n    virtual_router_id 51\n    garp_master_delay 10\n    virtual_ipaddress {\n        192.168.0.100/24\n    }\n}\n",
+        ),
+        (
+            "../ha2/keepalived.conf",
+            "vrrp_instance VI_1 {\n    interface eth1\n    garp_master_delay 10\n    virtual_router_id 51\n    virtual_ipaddress {\n        192.168.0.100/24\n    }\n}\n",
+        ),
+    ],
+};
+
+/// Options compared, per member: (keyword, value, where).
+fn options(inst: &crate::model::Instance) -> Vec<(String, String, usize, crate::source::Span)> {
+    let mut v: Vec<(String, String, usize, crate::source::Span)> = inst
+        .options
+        .iter()
+        .filter(|(k, _)| {
+            !matches!(
+                k.as_str(),
+                "track_bfd" | "virtual_ipaddress_excluded" | "virtual_routes" | "virtual_rules"
+            )
+        })
+        .map(|(k, val)| (k.clone(), val.value.clone(), val.file, val.span))
+        .collect();
+    v.extend(
+        inst.notify
+            .iter()
+            .map(|(k, val)| (k.clone(), val.value.clone(), val.file, val.span)),
+    );
+    for (k, l) in [
+        ("nopreempt", inst.nopreempt),
+        ("preempt_delay", inst.preempt_delay),
+        ("accept", inst.accept),
+        ("no_accept", inst.no_accept),
+        ("strict_mode", inst.strict_mode),
+    ] {
+        if let Some(l) = l {
+            v.push((k.into(), String::new(), l.file, l.span));
+        }
+    }
+    let mut ti: Vec<&str> = inst
+        .track_interfaces
+        .iter()
+        .map(|t| t.name.as_str())
+        .collect();
+    ti.sort();
+    if let Some(t) = inst.track_interfaces.first() {
+        v.push(("track_interface".into(), ti.join(" "), t.file, t.span));
+    }
+    v
+}
+
+fn check(cx: &ClusterCtx, out: &mut Vec<Diagnostic>) {
+    for (j, members) in shared(cx) {
+        let opts: Vec<Vec<(String, String, usize, crate::source::Span)>> =
+            members.iter().map(|(_, i)| options(i)).collect();
+        let mut keys: Vec<&String> = opts.iter().flatten().map(|o| &o.0).collect();
+        keys.sort();
+        keys.dedup();
+        for key in keys {
+            let vals: Vec<Option<&String>> = opts
+                .iter()
+                .map(|o| o.iter().find(|x| &x.0 == key).map(|x| &x.1))
+                .collect();
+            if vals.iter().all(|v| *v == vals[0]) {
+                continue;
+            }
+            let want = majority(&vals);
+            for (k, (n, inst)) in members.iter().enumerate() {
+                if want.as_ref() == Some(&vals[k]) {
+                    continue;
+                }
+                let here = opts[k].iter().find(|x| &x.0 == key);
+                let (file, span) = here.map_or((inst.name.file, inst.name.span), |x| (x.2, x.3));
+                let other = (0..members.len()).find(|&m| m != k && vals[m] != vals[k]);
+                let describe = |v: Option<&String>| match v {
+                    Some(s) if s.is_empty() => format!("`{key}`"),
+                    Some(s) => format!("`{key} {s}`"),
+                    None => format!("no `{key}`"),
+                };
+                let mut d = Diagnostic::new(
+                    "CL019",
+                    file,
+                    span,
+                    format!(
+                        "`{}` has {} on node `{}`{}",
+                        j.name,
+                        describe(vals[k]),
+                        node_name(cx, *n),
+                        other.map_or(String::new(), |m| format!(
+                            ", but {} on node `{}`",
+                            describe(vals[m]),
+                            node_name(cx, members[m].0)
+                        ))
+                    ),
+                );
+                if let Some(m) = other
+                    && let Some(x) = opts[m].iter().find(|x| &x.0 == key)
+                {
+                    d.related.push(Related {
+                        file: x.2,
+                        span: x.3,
+                        message: format!("node `{}`", node_name(cx, members[m].0)),
+                    });
+                }
+                d.node = Some(node_name(cx, *n).to_owned());
+                out.push(d);
+            }
+        }
+    }
+}

@@ -1,0 +1,83 @@
+//! CL005: the MASTER node is not the one with the highest priority.
+
+use super::{node_name, shared, top};
+use crate::diagnostic::{Diagnostic, Related, Severity};
+use crate::rules::{Check, ClusterCtx, FixKind, Rule};
+
+pub static RULE: Rule = Rule {
+    code: "CL005",
+    name: "master-not-highest-priority",
+    severity: Severity::Warning,
+    fix: FixKind::None,
+    summary: "the node with `state MASTER` is not the one with the highest priority",
+    docs: r#"## What it finds
+An instance whose `state MASTER` node has a lower priority than another node.
+
+## Why it matters
+The MASTER takes the VIP at start, then the higher-priority backup preempts it: a needless
+failover at every restart — or, with `nopreempt`, the "backup" keeps... nothing, and the
+cluster does not behave as the file reads.
+
+## Example
+```
+# ha1: state MASTER  priority 100      # ha2: state BACKUP  priority 150
+```
+
+## Fix
+Swap the states or the priorities so that the MASTER has the highest priority.
+
+## References
+- `man 5 keepalived.conf`, *state*, *priority*
+"#,
+    check: Check::Cluster(check),
+    bad: &[
+        (
+            "keepalived.conf",
+            "vrrp_instance VI_1 {\n    state MASTER\n    interface eth0\n    virtual_router_id 51\n    priority 100\n    virtual_ipaddress {\n        192.168.0.100/24\n    }\n}\n",
+        ),
+        (
+            "../ha2/keepalived.conf",
+            "vrrp_instance VI_1 {\n    state BACKUP\n    interface eth0\n    virtual_router_id 51\n    priority 150\n    virtual_ipaddress {\n        192.168.0.100/24\n    }\n}\n",
+        ),
+    ],
+    good: &[
+        (
+            "keepalived.conf",
+            "vrrp_instance VI_1 {\n    state MASTER\n    interface eth0\n    virtual_router_id 51\n    priority 150\n    virtual_ipaddress {\n        192.168.0.100/24\n    }\n}\n",
+        ),
+        (
+            "../ha2/keepalived.conf",
+            "vrrp_instance VI_1 {\n    state BACKUP\n    interface eth0\n    virtual_router_id 51\n    priority 100\n    virtual_ipaddress {\n        192.168.0.100/24\n    }\n}\n",
+        ),
+    ],
+};
+
+fn check(cx: &ClusterCtx, out: &mut Vec<Diagnostic>) {
+    for (j, members) in shared(cx) {
+        let Some((tn, ti)) = top(&members) else {
+            continue;
+        };
+        for (n, inst) in &members {
+            let Some(st) = inst.state.as_ref().filter(|_| inst.is_master()) else {
+                continue;
+            };
+            if inst.priority() >= ti.priority() {
+                continue;
+            }
+            let at = ti
+                .priority
+                .as_ref()
+                .map_or((ti.name.file, ti.name.span), |v| (v.file, v.span));
+            let mut d = Diagnostic::new(
+                "CL005",
+                st.file,
+                st.span,
+                format!("`{}` starts as MASTER on `{}` (priority {}), but `{}` has priority {} and takes the VIP over", j.name, node_name(cx, *n), inst.priority(), node_name(cx, tn), ti.priority()),
+            )
+            .with_related(Related { file: at.0, span: at.1, message: format!("priority {} on node `{}`", ti.priority(), node_name(cx, tn)) })
+            .with_help("make the MASTER the node with the highest priority");
+            d.node = Some(node_name(cx, *n).to_owned());
+            out.push(d);
+        }
+    }
+}

@@ -1,0 +1,141 @@
+//! CL018: a cluster that relies on multicast.
+
+use super::{node_name, shared};
+use crate::diagnostic::{Applicability, Diagnostic, Edit, Fix, Severity};
+use crate::rules::{Check, ClusterCtx, FixKind, Rule};
+
+pub static RULE: Rule = Rule {
+    code: "CL018",
+    name: "split-brain-risk-multicast",
+    severity: Severity::Warning,
+    fix: FixKind::Safe,
+    summary: "the cluster relies on multicast (no unicast peers anywhere) — dropped by most clouds",
+    docs: r#"## What it finds
+An instance shared by several nodes of which none lists `unicast_peer`: the nodes find each
+other by multicast to 224.0.0.18 (or ff02::12).
+
+## Why it matters
+Cloud networks (AWS, Azure, GCP, Alibaba and most VPCs), many virtual switches and some
+firewalls drop multicast or IP protocol 112. The nodes then never hear each other and all of
+them become MASTER — silently, since each node's own view is healthy.
+
+## Example
+```
+vrrp_instance VI_1 {
+    interface eth0
+    mcast_src_ip 192.168.0.10     # and no unicast_peer
+}
+```
+
+## Fix
+Unicast: `unicast_src_ip` with this node's address and `unicast_peer` with the others', on
+every node. haconf writes the peers when it knows every node's address (a safe fix: on a
+network that carries multicast, unicast works too). Allow IP protocol 112 between the nodes.
+
+## References
+- acassen/keepalived#97, #950, #1367; ha-pitfalls #5
+"#,
+    check: Check::Cluster(check),
+    bad: &[
+        (
+            "keepalived.conf",
+            "vrrp_instance VI_1 {\n    interface eth0\n    virtual_router_id 51\n    virtual_ipaddress {\n        192.168.0.100/24\n    }\n}\n",
+        ),
+        (
+            "../ha2/keepalived.conf",
+            "vrrp_instance VI_1 {\n    interface eth0\n    virtual_router_id 51\n    virtual_ipaddress {\n        192.168.0.100/24\n    }\n}\n",
+        ),
+    ],
+    good: &[
+        (
+            "keepalived.conf",
+            "vrrp_instance VI_1 {\n    interface eth0\n    virtual_router_id 51\n    unicast_src_ip 192.168.0.10\n    unicast_peer {\n        192.168.0.20\n    }\n    virtual_ipaddress {\n        192.168.0.100/24\n    }\n}\n",
+        ),
+        (
+            "../ha2/keepalived.conf",
+            "vrrp_instance VI_1 {\n    interface eth0\n    virtual_router_id 51\n    unicast_src_ip 192.168.0.20\n    unicast_peer {\n        192.168.0.10\n    }\n    virtual_ipaddress {\n        192.168.0.100/24\n    }\n}\n",
+        ),
+    ],
+};
+
+fn check(cx: &ClusterCtx, out: &mut Vec<Diagnostic>) {
+    for (j, members) in shared(cx) {
+        if members.iter().any(|(_, i)| i.uses_unicast()) {
+            continue;
+        }
+        let (n0, first) = members[0];
+        let addrs: Vec<Option<std::net::IpAddr>> = members
+            .iter()
+            .map(|(n, i)| {
+                i.source()
+                    .map(|v| v.value)
+                    .or_else(|| cx.cm.node_address(cx.cluster, *n))
+            })
+            .collect();
+        let mut d = Diagnostic::new(
+            "CL018",
+            first.name.file,
+            first.name.span,
+            format!(
+                "`{}` on nodes {} relies on multicast: where the network drops it (most clouds do), every node becomes MASTER",
+                j.name,
+                members
+                    .iter()
+                    .map(|(n, _)| format!("`{}`", node_name(cx, *n)))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+        );
+        // KA010 already adds the peers where unicast_src_ip is written; here, the case of
+        // nodes that only name their multicast source.
+        let all_known = addrs.iter().all(|a| a.is_some());
+        let none_unicast_src = members.iter().all(|(_, i)| i.unicast_src_ip.is_none());
+        if all_known && none_unicast_src && members.iter().all(|(_, i)| i.mcast_src_ip.is_some()) {
+            let mut edits: Vec<Edit> = Vec::new();
+            for (k, (_, inst)) in members.iter().enumerate() {
+                let Some(m) = &inst.mcast_src_ip else {
+                    continue;
+                };
+                let f = cx.db.get(m.file);
+                let line = f.line_col(m.span.start).0;
+                let kw_start = f.offset(line, 1) + f.line_text(line).len()
+                    - f.line_text(line).trim_start().len();
+                edits.push(crate::fix::replace(
+                    m.file,
+                    crate::source::Span::new(kw_start, kw_start + "mcast_src_ip".len()),
+                    "unicast_src_ip",
+                ));
+                let indent = crate::fix::indent_at(cx.db, m.file, m.span.start);
+                let inner = if indent.contains('\t') {
+                    format!("{indent}\t")
+                } else {
+                    format!("{indent}    ")
+                };
+                let mut block = String::from("unicast_peer {");
+                for (o, a) in addrs.iter().enumerate() {
+                    if o != k
+                        && let Some(a) = a
+                    {
+                        block.push_str(&format!("\n{inner}{a}"));
+                    }
+                }
+                block.push_str(&format!("\n{indent}}}"));
+                edits.push(crate::fix::insert_after_line(
+                    cx.db,
+                    m.file,
+                    m.span.start,
+                    &block,
+                ));
+            }
+            d.fix = Some(Fix {
+                applicability: Applicability::Safe,
+                message: "switch every node to unicast with the other nodes as peers".into(),
+                edits,
+            });
+        } else {
+            d.help = Some("configure `unicast_src_ip` and `unicast_peer` on every node".into());
+        }
+        d.node = Some(node_name(cx, n0).to_owned());
+        out.push(d);
+    }
+}

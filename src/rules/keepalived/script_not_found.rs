@@ -1,0 +1,103 @@
+//! KA018: a script keepalived is told to run that the node does not have.
+
+use crate::diagnostic::{Diagnostic, Severity};
+use crate::model::Val;
+use crate::project::command_program;
+use crate::rules::{Check, FixKind, NodeCtx, Rule};
+
+pub static RULE: Rule = Rule {
+    code: "KA018",
+    name: "script-not-found",
+    severity: Severity::Error,
+    fix: FixKind::None,
+    summary: "a `vrrp_script`/notify path that is not in the node's files, is relative, or is not executable",
+    docs: r#"## What it finds
+The program of a `vrrp_script` or `notify*` command that:
+- is an absolute path the node directory does not contain (looked up under the node root,
+  then by file name in the flat layout) — system programs in `/bin`, `/sbin`, `/usr/bin`,
+  `/usr/sbin` are assumed present;
+- is a relative path with a `/` (keepalived runs from `/`, so `scripts/chk.sh` means
+  `/scripts/chk.sh`);
+- exists but has no execute bit.
+A bare name (`killall`, `pidof`) is looked up in `PATH` by keepalived and is not reported.
+
+## Why it matters
+keepalived disables a track script it cannot find or execute (`Disabling track script X since
+not found/accessible`), and at run time a script that cannot be executed counts as
+**success**. Either way the check never fails and the VIP never moves.
+
+## Example
+```
+vrrp_script chk_nginx {
+    script "/etc/keepalived/chk_nginx.sh"   # not shipped with this node
+}
+```
+
+## Fix
+Ship the script with every node (and `chmod 755` it), or fix the path.
+
+## References
+- keepalived `core/notify.c` ("Script errors aren't server errors")
+- keepalived `vrrp/vrrp_track.c`
+"#,
+    check: Check::Node(check),
+    bad: &[(
+        "keepalived.conf",
+        "vrrp_script chk {\n    script \"/etc/keepalived/chk_nginx.sh\"\n}\n",
+    )],
+    good: &[(
+        "keepalived.conf",
+        "vrrp_script chk {\n    script \"/usr/bin/pgrep -x nginx\"\n}\nvrrp_script chk2 {\n    script \"killall -0 nginx\"\n}\n",
+    )],
+};
+
+const SYSTEM_DIRS: &[&str] = &[
+    "/bin/",
+    "/sbin/",
+    "/usr/bin/",
+    "/usr/sbin/",
+    "/usr/libexec/",
+    "/lib/",
+    "/usr/lib/",
+];
+
+fn check(cx: &NodeCtx, out: &mut Vec<Diagnostic>) {
+    let ka = &cx.model().keepalived;
+    let mut cmds: Vec<&Val<String>> = ka
+        .scripts
+        .iter()
+        .filter_map(|s| s.script.as_ref())
+        .collect();
+    for i in &ka.instances {
+        cmds.extend(i.notify.iter().map(|n| &n.1));
+    }
+    for c in cmds {
+        let Some(prog) = command_program(&c.value) else {
+            continue;
+        };
+        if !prog.contains('/') {
+            continue;
+        }
+        let msg = if !prog.starts_with('/') {
+            format!(
+                "`{prog}` is a relative path; keepalived runs scripts from `/`, so it looks for `/{prog}`"
+            )
+        } else if SYSTEM_DIRS.iter().any(|d| prog.starts_with(d)) {
+            continue;
+        } else {
+            match cx.node().program(&prog) {
+                Some(p) if p.resolved.is_some() && !p.executable => {
+                    format!(
+                        "`{prog}` is not executable: keepalived cannot run it, and a script that cannot run counts as success"
+                    )
+                }
+                Some(p) if p.resolved.is_some() => continue,
+                _ => format!(
+                    "`{prog}` is not among node `{}`'s files: keepalived disables the check, or counts it as always passing",
+                    cx.node().name
+                ),
+            }
+        };
+        out.push(Diagnostic::new("KA018", c.file, c.span, msg));
+    }
+}

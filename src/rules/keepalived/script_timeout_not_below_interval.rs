@@ -1,0 +1,123 @@
+//! KA023: a script `timeout` missing or not below its `interval`.
+
+use crate::diagnostic::{Applicability, Diagnostic, Fix, Severity};
+use crate::rules::{Check, FixKind, NodeCtx, Rule};
+use crate::source::Span;
+
+pub static RULE: Rule = Rule {
+    code: "KA023",
+    name: "script-timeout-not-below-interval",
+    severity: Severity::Warning,
+    fix: FixKind::Safe,
+    summary: "`timeout` missing or ≥ `interval`: a slow check is killed and counted as failed",
+    docs: r#"## What it finds
+A `vrrp_script` with no `timeout` (keepalived then uses the interval) or a `timeout` not below
+its `interval`.
+
+## Why it matters
+keepalived skips a run while the previous one is still going, so a check that hangs as long
+as the interval delays every later result; at the timeout it is killed (SIGTERM, then SIGKILL)
+and counted as a failure. A timeout clearly below the interval keeps the rhythm: one result
+every interval, and a hung probe is a failure, not a stall.
+
+## Example
+```
+vrrp_script chk_nginx {
+    script "/etc/keepalived/chk_nginx.sh"
+    interval 2
+}
+```
+
+## Fix
+Set `timeout` below the interval (haconf writes interval − 1 s, or half the interval when it
+is 2 s or less) and make the probe's own time limit (`curl --max-time`) shorter still.
+
+## References
+- keepalived `vrrp/vrrp_track.c`, `core/notify.c` (script timeouts)
+- acassen/keepalived#535
+"#,
+    check: Check::Node(check),
+    bad: &[(
+        "keepalived.conf",
+        "vrrp_script chk {\n    script \"/usr/bin/true\"\n    interval 2\n}\n",
+    )],
+    good: &[(
+        "keepalived.conf",
+        "vrrp_script chk {\n    script \"/usr/bin/true\"\n    interval 2\n    timeout 1\n}\n",
+    )],
+};
+
+fn fmt_secs(v: f64) -> String {
+    if v.fract() == 0.0 {
+        format!("{}", v as i64)
+    } else {
+        format!("{v:.3}").trim_end_matches('0').to_owned()
+    }
+}
+
+fn check(cx: &NodeCtx, out: &mut Vec<Diagnostic>) {
+    for s in &cx.model().keepalived.scripts {
+        let interval = s.interval();
+        let suggested = if interval > 2.0 {
+            interval - 1.0
+        } else {
+            interval / 2.0
+        };
+        match &s.timeout {
+            Some(t) if t.value < interval => {}
+            Some(t) => out.push(
+                Diagnostic::new(
+                    "KA023",
+                    t.file,
+                    t.span,
+                    format!(
+                        "`vrrp_script {}`: timeout {}s is not below its interval {}s",
+                        s.name.value,
+                        fmt_secs(t.value),
+                        fmt_secs(interval)
+                    ),
+                )
+                .with_fix(Fix {
+                    applicability: Applicability::Safe,
+                    message: format!("set `timeout {}`", fmt_secs(suggested)),
+                    edits: vec![crate::fix::replace(t.file, t.span, fmt_secs(suggested))],
+                }),
+            ),
+            None => {
+                let mut d = Diagnostic::new(
+                    "KA023",
+                    s.name.file,
+                    s.name.span,
+                    format!(
+                        "`vrrp_script {}` has no timeout: keepalived uses the interval ({}s), so a hung check stalls every later run",
+                        s.name.value,
+                        fmt_secs(interval)
+                    ),
+                );
+                if let Some(b) = &s.block {
+                    let items: Vec<Span> = [
+                        s.script.as_ref().map(|v| v.span),
+                        s.interval.as_ref().map(|v| v.span),
+                        s.weight.as_ref().map(|v| v.span),
+                    ]
+                    .into_iter()
+                    .flatten()
+                    .collect();
+                    if let Some(e) = crate::fix::insert_in_block(
+                        cx.db,
+                        b,
+                        &items,
+                        &[&format!("timeout {}", fmt_secs(suggested))],
+                    ) {
+                        d.fix = Some(Fix {
+                            applicability: Applicability::Safe,
+                            message: format!("add `timeout {}`", fmt_secs(suggested)),
+                            edits: vec![e],
+                        });
+                    }
+                }
+                out.push(d);
+            }
+        }
+    }
+}
