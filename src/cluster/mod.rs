@@ -8,6 +8,7 @@ pub mod spec;
 use crate::model::{self, Instance, NodeModel};
 use crate::project::Cluster;
 use crate::source::SourceDb;
+use std::collections::HashMap;
 use std::net::IpAddr;
 
 /// One VRRP instance as it exists across the nodes.
@@ -27,6 +28,8 @@ pub struct ClusterModel {
     /// Problems reading haconf.toml (reported as HA001).
     pub spec_errors: Vec<crate::diagnostic::Diagnostic>,
     pub failover: Vec<failover::Table>,
+    /// Each node's address (see [`ClusterModel::node_address`]), worked out once.
+    pub addresses: Vec<Option<IpAddr>>,
 }
 
 impl ClusterModel {
@@ -35,7 +38,11 @@ impl ClusterModel {
     }
 
     /// The address a node is known by: haconf.toml, else a `unicast_src_ip`/`mcast_src_ip`.
-    pub fn node_address(&self, cluster: &Cluster, node: usize) -> Option<IpAddr> {
+    pub fn node_address(&self, _cluster: &Cluster, node: usize) -> Option<IpAddr> {
+        self.addresses.get(node).copied().flatten()
+    }
+
+    fn compute_address(&self, cluster: &Cluster, node: usize) -> Option<IpAddr> {
         if let Some(s) = &self.spec
             && let Some(n) = s.node(&cluster.nodes[node].name)
             && let Some(a) = n.address()
@@ -61,45 +68,58 @@ impl ClusterModel {
 /// Matches the instances of all nodes.
 pub fn join(nodes: &[NodeModel]) -> Vec<Joined> {
     let mut groups: Vec<Joined> = Vec::new();
+    // Indexes keep joining linear for files with thousands of instances.
+    let mut by_name: HashMap<String, Vec<usize>> = HashMap::new();
+    let mut by_vip: HashMap<String, Vec<usize>> = HashMap::new();
+    let mut by_vrid: HashMap<u8, Vec<usize>> = HashMap::new();
     let placed = |g: &Joined, n: usize| g.members.iter().any(|m| m.0 == n);
     for (n, node) in nodes.iter().enumerate() {
         for (i, inst) in node.keepalived.instances.iter().enumerate() {
             let vips = inst.vip_set();
-            let pick = groups
-                .iter()
-                .position(|g| !placed(g, n) && g.name == inst.name.value)
+            let free = |gs: Option<&Vec<usize>>| {
+                gs.and_then(|v| v.iter().copied().find(|&g| !placed(&groups[g], n)))
+            };
+            let pick = free(by_name.get(&inst.name.value))
+                .or_else(|| vips.iter().find_map(|v| free(by_vip.get(v))))
                 .or_else(|| {
-                    groups.iter().position(|g| {
-                        !placed(g, n)
-                            && !vips.is_empty()
-                            && g.members.iter().any(|&(gn, gi)| {
-                                let other = nodes[gn].keepalived.instances[gi].vip_set();
-                                other.iter().any(|v| vips.contains(v))
-                            })
-                    })
-                })
-                .or_else(|| {
-                    groups.iter().position(|g| {
-                        !placed(g, n)
-                            && inst.vrid.is_some()
-                            && g.members.iter().all(|&(gn, gi)| {
+                    let vrid = inst.vrid.as_ref()?.value;
+                    by_vrid.get(&vrid)?.iter().copied().find(|&g| {
+                        !placed(&groups[g], n)
+                            && groups[g].members.iter().all(|&(gn, gi)| {
                                 let o = &nodes[gn].keepalived.instances[gi];
-                                o.vrid.as_ref().map(|v| v.value)
-                                    == inst.vrid.as_ref().map(|v| v.value)
-                                    && o.vips.is_empty() == inst.vips.is_empty()
+                                o.vips.is_empty() == inst.vips.is_empty()
                             })
-                            && !groups.iter().any(|other| {
-                                // Not if another group matches by name on a later node.
-                                other.name == inst.name.value && !placed(other, n)
-                            })
+                            && !by_name
+                                .get(&inst.name.value)
+                                .is_some_and(|v| v.iter().any(|&x| !placed(&groups[x], n)))
                     })
                 });
-            match pick {
-                Some(g) => groups[g].members.push((n, i)),
-                None => groups.push(Joined {
-                    name: inst.name.value.clone(),
-                    members: vec![(n, i)],
-                }),
+            let g = match pick {
+                Some(g) => {
+                    groups[g].members.push((n, i));
+                    g
+                }
+                None => {
+                    groups.push(Joined {
+                        name: inst.name.value.clone(),
+                        members: vec![(n, i)],
+                    });
+                    let g = groups.len() - 1;
+                    by_name.entry(inst.name.value.clone()).or_default().push(g);
+                    g
+                }
+            };
+            for v in vips {
+                let e = by_vip.entry(v).or_default();
+                if !e.contains(&g) {
+                    e.push(g);
+                }
+            }
+            if let Some(v) = &inst.vrid {
+                let e = by_vrid.entry(v.value).or_default();
+                if !e.contains(&g) {
+                    e.push(g);
+                }
             }
         }
     }
@@ -120,7 +140,11 @@ pub fn build(db: &SourceDb, cluster: &Cluster) -> ClusterModel {
         spec,
         spec_errors,
         failover: Vec::new(),
+        addresses: Vec::new(),
     };
+    m.addresses = (0..cluster.nodes.len())
+        .map(|n| m.compute_address(cluster, n))
+        .collect();
     m.failover = failover::compute(cluster, &m);
     m
 }

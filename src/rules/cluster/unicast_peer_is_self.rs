@@ -47,11 +47,12 @@ Delete the entry (a safe fix).
 
 fn check(cx: &ClusterCtx, out: &mut Vec<Diagnostic>) {
     for (n, m) in cx.cm.nodes.iter().enumerate() {
+        let node_addr = cx.cm.node_address(cx.cluster, n);
         for inst in &m.keepalived.instances {
-            let own = inst
-                .source()
-                .map(|v| v.value)
-                .or_else(|| cx.cm.node_address(cx.cluster, n));
+            if inst.unicast_peers.is_empty() {
+                continue;
+            }
+            let own = inst.source().map(|v| v.value).or(node_addr);
             let Some(own) = own else { continue };
             for p in inst.unicast_peers.iter().filter(|p| p.value == own) {
                 let f = cx.db.get(p.file);

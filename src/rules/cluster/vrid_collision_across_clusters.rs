@@ -3,7 +3,6 @@
 use crate::cluster::ClusterModel;
 use crate::cluster::spec::Net;
 use crate::diagnostic::{Diagnostic, Related, Severity};
-use crate::project::Cluster;
 use crate::rules::{Check, FixKind, FleetCtx, Rule};
 use std::net::IpAddr;
 
@@ -62,12 +61,12 @@ name and checks the fleet). `log_unknown_vrids` in `global_defs` helps spot clas
 };
 
 /// The networks a cluster sits on.
-fn networks(cluster: &Cluster, cm: &ClusterModel) -> Vec<Net> {
+fn networks(cm: &ClusterModel) -> Vec<Net> {
     if let Some(n) = cm.spec.as_ref().and_then(|s| s.subnet()) {
         return vec![n];
     }
     let mut nets: Vec<Net> = Vec::new();
-    for (n, m) in cm.nodes.iter().enumerate() {
+    for m in &cm.nodes {
         for i in &m.keepalived.instances {
             for v in &i.vips {
                 if let Some(p) = v.prefix {
@@ -82,7 +81,6 @@ fn networks(cluster: &Cluster, cm: &ClusterModel) -> Vec<Net> {
                 }
             }
         }
-        let _ = cm.node_address(cluster, n);
     }
     nets
 }
@@ -109,7 +107,7 @@ fn check(cx: &FleetCtx, out: &mut Vec<Diagnostic>) {
     if clusters.len() < 2 {
         return;
     }
-    let nets: Vec<Vec<Net>> = clusters.iter().map(|(c, m)| networks(c, m)).collect();
+    let nets: Vec<Vec<Net>> = clusters.iter().map(|(_, m)| networks(m)).collect();
     for b in 0..clusters.len() {
         for a in 0..b {
             let (ca, ma) = &clusters[a];

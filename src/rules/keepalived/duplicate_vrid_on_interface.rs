@@ -44,32 +44,25 @@ Give each instance its own VRID (the same one on every node).
 
 fn check(cx: &NodeCtx, out: &mut Vec<Diagnostic>) {
     let insts = &cx.model().keepalived.instances;
+    // Grouped by (VRID, interface, family): linear in the number of instances.
+    let mut seen: std::collections::HashMap<(u8, Option<&str>, bool), Vec<usize>> =
+        std::collections::HashMap::new();
     for (i, a) in insts.iter().enumerate() {
-        for b in &insts[..i] {
-            let (Some(va), Some(vb)) = (&a.vrid, &b.vrid) else {
-                continue;
-            };
-            if va.value != vb.value {
-                continue;
-            }
-            let ia = a.interface.as_ref().map(|v| v.value.as_str());
-            let ib = b.interface.as_ref().map(|v| v.value.as_str());
-            if ia != ib {
-                continue;
-            }
-            let v6 = |x: &crate::model::Instance| x.vips.first().is_some_and(|v| v.addr.is_ipv6());
-            if v6(a) != v6(b) {
-                continue;
-            }
-            if a.uses_unicast()
+        let Some(va) = &a.vrid else { continue };
+        let ia = a.interface.as_ref().map(|v| v.value.as_str());
+        let v6 = a.vips.first().is_some_and(|v| v.addr.is_ipv6());
+        let earlier = seen.entry((va.value, ia, v6)).or_default();
+        let clash = earlier.iter().map(|&k| &insts[k]).find(|b| {
+            !(a.uses_unicast()
                 && b.uses_unicast()
                 && !a
                     .unicast_peers
                     .iter()
-                    .any(|p| b.unicast_peers.iter().any(|q| q.value == p.value))
-            {
-                continue;
-            }
+                    .any(|p| b.unicast_peers.iter().any(|q| q.value == p.value)))
+        });
+        if let Some(b) = clash
+            && let Some(vb) = &b.vrid
+        {
             out.push(
                 Diagnostic::new(
                     "KA020",
@@ -92,5 +85,6 @@ fn check(cx: &NodeCtx, out: &mut Vec<Diagnostic>) {
                 }),
             );
         }
+        earlier.push(i);
     }
 }
