@@ -87,7 +87,7 @@ fn docs_have_the_fixed_sections_and_codes_are_unique() {
         assert!(
             rule.name
                 .chars()
-                .all(|c| c.is_ascii_lowercase() || c == '-'),
+                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-'),
             "{} name not kebab-case",
             rule.code
         );
