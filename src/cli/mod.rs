@@ -65,9 +65,10 @@ pub struct CheckArgs {
     pub paths: Vec<PathBuf>,
     #[arg(long, value_enum, default_value_t = Format::Human)]
     pub format: Format,
-    /// Exit 1 when a finding has at least this severity.
-    #[arg(long, value_enum, default_value_t = FailOn::Warning)]
-    pub fail_on: FailOn,
+    /// Exit 1 when a finding has at least this severity [default: haconf.toml's
+    /// `[lint] fail-on`, else warning].
+    #[arg(long, value_enum)]
+    pub fail_on: Option<FailOn>,
     /// Only these rules (codes or prefixes, comma-separated: `KA002,NX`).
     #[arg(long, value_delimiter = ',')]
     pub select: Vec<String>,
@@ -83,6 +84,10 @@ pub struct CheckArgs {
     /// Also print notes (inferred contexts, files read).
     #[arg(short, long)]
     pub verbose: bool,
+    /// Print the failover model: for each instance and failure scenario, every node's
+    /// effective priority and who holds the VIP.
+    #[arg(long)]
+    pub failover: bool,
 }
 
 pub fn main() -> i32 {
@@ -116,7 +121,7 @@ fn check(args: CheckArgs) -> i32 {
             }
         }
     }
-    let project = Project::load(&paths);
+    let project = Project::load_with(&paths, !args.no_spec);
     if !project.errors.is_empty() {
         for e in &project.errors {
             eprintln!("error: {e}");
@@ -142,7 +147,16 @@ fn check(args: CheckArgs) -> i32 {
         select: args.select.iter().map(|s| s.trim().to_owned()).collect(),
         ignore: args.ignore.iter().map(|s| s.trim().to_owned()).collect(),
     };
-    let diags = rules::run(&project, &sel);
+    let outcome = rules::run_full(&project, &sel);
+    let diags = &outcome.diagnostics;
+    // `fail-on` from the command line wins; otherwise the strictest `[lint] fail-on` of the
+    // clusters checked.
+    let spec_fail_on = outcome
+        .clusters
+        .iter()
+        .filter_map(|(_, m)| m.spec.as_ref()?.lint.as_ref()?.fail_on.as_ref())
+        .filter_map(|f| Severity::parse(f.get_ref()))
+        .min();
     let stdout = std::io::stdout();
     let mut out = stdout.lock();
     match args.format {
@@ -178,13 +192,19 @@ fn check(args: CheckArgs) -> i32 {
                     if project.notes.len() == 1 { "" } else { "s" }
                 );
             }
-            let _ = out.write_all(output::human::render(&project.db, &diags, color).as_bytes());
+            let _ = out.write_all(output::human::render(&project.db, diags, color).as_bytes());
+            if args.failover {
+                for (c, m) in &outcome.clusters {
+                    let _ = out.write_all(crate::cluster::failover::render(c, m).as_bytes());
+                }
+            }
         }
     }
     let threshold = match args.fail_on {
-        FailOn::Error => Severity::Error,
-        FailOn::Warning => Severity::Warning,
-        FailOn::Info => Severity::Info,
+        Some(FailOn::Error) => Severity::Error,
+        Some(FailOn::Warning) => Severity::Warning,
+        Some(FailOn::Info) => Severity::Info,
+        None => spec_fail_on.unwrap_or(Severity::Warning),
     };
     if diags.iter().any(|d| d.severity >= threshold) {
         1
