@@ -157,6 +157,9 @@ fn table(cluster: &Cluster, cm: &ClusterModel, ji: usize, j: &Joined) -> Table {
                 && h != h0
                 && matches!(states[h0], NodeState::Up(_))
                 && members[h].1.nopreempt.is_some()
+                // keepalived clears nopreempt on an initial MASTER and on the address owner.
+                && !members[h].1.is_master()
+                && members[h].1.priority() != 255
             {
                 holder = Some(h0);
                 note = Some(format!(

@@ -79,8 +79,12 @@ pub fn join(nodes: &[NodeModel]) -> Vec<Joined> {
             let free = |gs: Option<&Vec<usize>>| {
                 gs.and_then(|v| v.iter().copied().find(|&g| !placed(&groups[g], n)))
             };
-            let pick = free(by_name.get(&inst.name.value))
-                .or_else(|| vips.iter().find_map(|v| free(by_vip.get(v))))
+            // Shared VIPs identify an instance best (active-active pairs often swap names);
+            // then the name; then the VRID.
+            let pick = vips
+                .iter()
+                .find_map(|v| free(by_vip.get(v)))
+                .or_else(|| free(by_name.get(&inst.name.value)))
                 .or_else(|| {
                     let vrid = inst.vrid.as_ref()?.value;
                     by_vrid.get(&vrid)?.iter().copied().find(|&g| {

@@ -116,6 +116,10 @@ fn check(cx: &ClusterCtx, out: &mut Vec<Diagnostic>) {
                 if want.as_ref() == Some(&vals[k]) {
                     continue;
                 }
+                // Without a majority there is no odd one out: report the difference once.
+                if want.is_none() && k > 0 {
+                    continue;
+                }
                 let here = opts[k].iter().find(|x| &x.0 == key);
                 let (file, span) = here.map_or((inst.name.file, inst.name.span), |x| (x.2, x.3));
                 let other = (0..members.len()).find(|&m| m != k && vals[m] != vals[k]);

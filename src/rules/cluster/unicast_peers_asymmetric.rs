@@ -70,6 +70,34 @@ fn check(cx: &ClusterCtx, out: &mut Vec<Diagnostic>) {
                     .or_else(|| cx.cm.node_address(cx.cluster, *n))
             })
             .collect();
+        // Two nodes that claim one source address cannot be told apart by their peers: say
+        // that, rather than that every peer list is wrong.
+        let dup = (0..addrs.len()).find_map(|a| {
+            (0..a)
+                .find(|&b| addrs[a].is_some() && addrs[a] == addrs[b])
+                .map(|b| (b, a))
+        });
+        if let Some((a, b)) = dup {
+            let (nb, ib) = members[b];
+            let at = ib
+                .source()
+                .map_or((ib.name.file, ib.name.span), |v| (v.file, v.span));
+            let mut d = Diagnostic::new(
+                "CL006",
+                at.0,
+                at.1,
+                format!(
+                    "nodes `{}` and `{}` both send the adverts of `{}` from {}: each node's `unicast_src_ip` must be its own address",
+                    node_name(cx, members[a].0),
+                    node_name(cx, nb),
+                    j.name,
+                    addrs[b].map_or(String::new(), |x| x.to_string())
+                ),
+            );
+            d.node = Some(node_name(cx, nb).to_owned());
+            out.push(d);
+            continue;
+        }
         for (k, (n, inst)) in members.iter().enumerate() {
             // A node without peers at all is KA010 (with a source) or relies on multicast.
             let Some(block) = inst.unicast_peer_block else {
