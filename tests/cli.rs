@@ -227,3 +227,131 @@ fn rules_and_explain() {
     assert!(stdout.starts_with("# NX001"));
     assert_eq!(run(&["explain", "XX999"]).0, 2);
 }
+
+#[test]
+fn a_careful_cluster_has_nothing_above_info() {
+    // Distinct priorities, symmetric unicast peers, script security, a probe that fails when
+    // nginx fails, identical nginx configs, and a haconf.toml that agrees.
+    let (code, stdout, _) = run(&[
+        "check",
+        "--format",
+        "json",
+        "--fail-on",
+        "info",
+        "tests/fixtures/cluster/careful",
+    ]);
+    let v: serde_json::Value = serde_json::from_str(&stdout).unwrap();
+    assert_eq!(v["summary"]["error"], 0, "{stdout}");
+    assert_eq!(v["summary"]["warning"], 0, "{stdout}");
+    assert_eq!(code, if v["summary"]["info"] == 0 { 0 } else { 1 });
+}
+
+#[test]
+fn seed_cluster_reports_the_known_problems_and_no_false_positives() {
+    let (code, stdout, _) = run(&["check", "--format", "json", "examples/seed-cluster"]);
+    assert_eq!(code, 1);
+    let v: serde_json::Value = serde_json::from_str(&stdout).unwrap();
+    let codes: Vec<&str> = v["diagnostics"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| d["code"].as_str().unwrap())
+        .collect();
+    for want in [
+        "KA010", "KA011", "KA015", "CL010", "CL015", "CL018", "NX010", "NX011",
+    ] {
+        assert!(codes.contains(&want), "{want} missing from {codes:?}");
+    }
+    for never in ["CL001", "CL002", "CL004", "CL006", "CL008"] {
+        assert!(!codes.contains(&never), "false positive {never}");
+    }
+}
+
+#[test]
+fn failover_table() {
+    let (code, stdout, _) = run(&[
+        "check",
+        "--color",
+        "never",
+        "--failover",
+        "examples/seed-cluster",
+    ]);
+    assert_eq!(code, 1);
+    assert!(
+        stdout.contains("Failover: cluster `seed-cluster`, instance `VI_1`"),
+        "{stdout}"
+    );
+    assert!(stdout.contains("ha1: checks fail"));
+    let row = stdout
+        .lines()
+        .find(|l| l.contains("ha1: checks fail"))
+        .unwrap();
+    assert!(
+        row.trim_end().ends_with("ha2"),
+        "the VIP moves to ha2: {row}"
+    );
+}
+
+#[test]
+fn suppressions_and_lint_settings() {
+    let dir = tempfile::tempdir().unwrap();
+    let c = dir.path().join("c");
+    common::write_tree(
+        &c,
+        &[
+            (
+                "haconf.toml",
+                "[lint]\nignore = [\"KA025\", \"CL018\", \"KA019\"]\nfail-on = \"error\"\n",
+            ),
+            (
+                "ha1/keepalived.conf",
+                "global_defs {\n    router_id lb  # haconf: ignore[CL010] shared on purpose\n}\nvrrp_instance VI_1 {\n    interface eth0\n    virtual_router_id 51\n    priority 101\n    virtual_ipaddress {\n        192.168.0.100/24\n    }\n}\n",
+            ),
+            (
+                "ha2/keepalived.conf",
+                "global_defs {\n    ! haconf: ignore[CL010, KA002]\n    router_id lb\n}\nvrrp_instance VI_1 {\n    interface eth0\n    virtual_router_id 51\n    priority 100\n    virtual_ipaddress {\n        192.168.0.100/24\n    }\n}\n",
+            ),
+        ],
+    );
+    let out = common::haconf()
+        .args(["check", "--format", "json"])
+        .arg(&c)
+        .output()
+        .unwrap();
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let codes: Vec<&str> = v["diagnostics"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| d["code"].as_str().unwrap())
+        .collect();
+    assert_eq!(codes, ["HA002"], "{v}");
+    assert!(
+        v["diagnostics"][0]["message"]
+            .as_str()
+            .unwrap()
+            .contains("KA002")
+    );
+    // fail-on = "error" from haconf.toml: a warning does not fail.
+    assert_eq!(out.status.code(), Some(0));
+    // A broken haconf.toml points into the TOML.
+    std::fs::write(
+        c.join("haconf.toml"),
+        "[[node]]\nname = \"ha1\"\nadress = \"1.2.3.4\"\n",
+    )
+    .unwrap();
+    let out = common::haconf()
+        .args(["check", "--format", "json"])
+        .arg(&c)
+        .output()
+        .unwrap();
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let d = v["diagnostics"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|d| d["code"] == "HA001")
+        .expect("HA001");
+    assert!(d["file"].as_str().unwrap().ends_with("haconf.toml"));
+    assert_eq!(d["line"], 3);
+}

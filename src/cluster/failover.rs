@@ -48,8 +48,8 @@ pub struct Table {
     pub rows: Vec<Row>,
 }
 
-/// Effective contribution of the tracked scripts of `inst` on `node`, when they are all
-/// healthy (`failing == false`) or all failing.
+/// Effective state of `inst` on `node` when its tracked scripts and processes are all healthy
+/// (`failing == false`) or all failing.
 fn effective(node: &NodeModel, inst: &Instance, failing: bool) -> NodeState {
     let base = inst.priority();
     let ka = &node.keepalived;
@@ -78,6 +78,25 @@ fn effective(node: &NodeModel, inst: &Instance, failing: bool) -> NodeState {
             (false, false) => w,
             _ => 0,
         };
+    }
+    // Tracked processes: the weight on the track line (the object's own weight is not in the
+    // model, and defaults to 0); 0 means FAULT while the process is gone.
+    for t in &inst.track_processes {
+        let w = t.weight.unwrap_or(0);
+        let reverse = t.reverse.unwrap_or(false);
+        if w == 0 {
+            if failing != reverse {
+                return NodeState::Fault;
+            }
+            continue;
+        }
+        if base == 255 || in_sync {
+            continue;
+        }
+        let ok = failing == reverse;
+        if (w > 0) == ok {
+            sum += w;
+        }
     }
     if base == 255 {
         return NodeState::Up(255);
@@ -146,7 +165,8 @@ fn table(cluster: &Cluster, cm: &ClusterModel, ji: usize, j: &Joined) -> Table {
         note: tie0.then(|| "equal priorities; the source addresses are unknown".to_owned()),
     }];
     for (m, (n, inst)) in members.iter().enumerate() {
-        if inst.has_health_check() || !inst.track_scripts.is_empty() {
+        // track_file trackers follow a value, not pass/fail: they are not modelled.
+        if !inst.track_scripts.is_empty() || !inst.track_processes.is_empty() {
             let mut states = healthy.clone();
             states[m] = effective(&cm.nodes[*n], inst, true);
             let (mut holder, tie) = elect(&states, &sources);
