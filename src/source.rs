@@ -174,6 +174,7 @@ pub struct SourceDb {
     files: Vec<SourceFile>,
     /// Files whose content was supplied by the caller (editor buffers) rather than read from disk.
     overlay: std::collections::HashMap<PathBuf, Vec<u8>>,
+    by_path: std::collections::HashMap<PathBuf, FileId>,
 }
 
 /// Files larger than this are not parsed (a diagnostic says so): a 100 MB "config" is a mistake.
@@ -190,13 +191,14 @@ impl SourceDb {
     }
 
     pub fn add(&mut self, file: SourceFile) -> FileId {
+        self.by_path.insert(file.path.clone(), self.files.len());
         self.files.push(file);
         self.files.len() - 1
     }
 
     /// Reads a file (or its overlay) and adds it.
     pub fn load(&mut self, path: &Path) -> Result<FileId, LoadError> {
-        if let Some(id) = self.files.iter().position(|f| f.path == path) {
+        if let Some(&id) = self.by_path.get(path) {
             return Ok(id);
         }
         let bytes = if let Some(b) = self.overlay.get(path) {
@@ -219,7 +221,7 @@ impl SourceDb {
     }
 
     pub fn find(&self, path: &Path) -> Option<FileId> {
-        self.files.iter().position(|f| f.path == path)
+        self.by_path.get(path).copied()
     }
 
     pub fn len(&self) -> usize {

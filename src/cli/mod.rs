@@ -162,7 +162,7 @@ fn check(args: CheckArgs) -> i32 {
     match args.format {
         Format::Json => {
             let _ =
-                out.write_all(output::json::render(&project.db, &diags, &project.notes).as_bytes());
+                out.write_all(output::json::render(&project.db, diags, &project.notes).as_bytes());
         }
         Format::Human => {
             let color = match args.color {

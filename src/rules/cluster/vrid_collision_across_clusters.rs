@@ -108,47 +108,73 @@ fn check(cx: &FleetCtx, out: &mut Vec<Diagnostic>) {
         return;
     }
     let nets: Vec<Vec<Net>> = clusters.iter().map(|(_, m)| networks(m)).collect();
-    for b in 0..clusters.len() {
-        for a in 0..b {
-            let (ca, ma) = &clusters[a];
-            let (cb, mb) = &clusters[b];
-            let same_segment = overlaps(&nets[a], &nets[b])
-                || addrs(ma)
+    let vips: Vec<Vec<IpAddr>> = clusters.iter().map(|(_, m)| addrs(m)).collect();
+    // Candidate pairs: clusters that share a VRID (bucketed, so a fleet of distinct VRIDs
+    // costs nothing), then the subnet test.
+    let mut by_vrid: std::collections::HashMap<u8, Vec<usize>> = std::collections::HashMap::new();
+    for (k, (_, m)) in clusters.iter().enumerate() {
+        let mut vrids: Vec<u8> = m
+            .nodes
+            .iter()
+            .flat_map(|n| {
+                n.keepalived
+                    .instances
                     .iter()
-                    .any(|x| nets[b].iter().any(|n| n.contains(*x)))
-                || addrs(mb)
-                    .iter()
-                    .any(|x| nets[a].iter().any(|n| n.contains(*x)));
-            if !same_segment {
-                continue;
-            }
-            for ia in ma.nodes.iter().flat_map(|m| m.keepalived.instances.iter()) {
-                for (nb, mnode) in mb.nodes.iter().enumerate() {
-                    for ib in &mnode.keepalived.instances {
-                        let (Some(va), Some(vb)) = (&ia.vrid, &ib.vrid) else {
-                            continue;
-                        };
-                        if va.value != vb.value || (ia.uses_unicast() && ib.uses_unicast()) {
-                            continue;
-                        }
-                        if ia.vips.first().map(|v| v.addr.is_ipv4())
-                            != ib.vips.first().map(|v| v.addr.is_ipv4())
-                        {
-                            continue;
-                        }
-                        let mut d = Diagnostic::new(
-                            "CL014",
-                            vb.file,
-                            vb.span,
-                            format!(
-                                "clusters `{}` and `{}` share a subnet and both use VRID {}: each hears the other's adverts",
-                                ca.name, cb.name, vb.value
-                            ),
-                        )
-                        .with_related(Related { file: va.file, span: va.span, message: format!("VRID {} in cluster `{}`", va.value, ca.name) });
-                        d.node = Some(cb.nodes[nb].name.clone());
-                        out.push(d);
+                    .filter_map(|i| i.vrid.as_ref().map(|v| v.value))
+            })
+            .collect();
+        vrids.sort();
+        vrids.dedup();
+        for v in vrids {
+            by_vrid.entry(v).or_default().push(k);
+        }
+    }
+    let mut pairs: Vec<(usize, usize)> = by_vrid
+        .values()
+        .flat_map(|ks| {
+            ks.iter()
+                .enumerate()
+                .flat_map(move |(i, &b)| ks[..i].iter().map(move |&a| (a, b)))
+        })
+        .collect();
+    pairs.sort();
+    pairs.dedup();
+    for (a, b) in pairs {
+        let (ca, ma) = &clusters[a];
+        let (cb, mb) = &clusters[b];
+        let same_segment = overlaps(&nets[a], &nets[b])
+            || vips[a]
+                .iter()
+                .any(|x| nets[b].iter().any(|n| n.contains(*x)))
+            || vips[b]
+                .iter()
+                .any(|x| nets[a].iter().any(|n| n.contains(*x)));
+        if !same_segment {
+            continue;
+        }
+        for ia in ma.nodes.iter().flat_map(|m| m.keepalived.instances.iter()) {
+            for (nb, mnode) in mb.nodes.iter().enumerate() {
+                for ib in &mnode.keepalived.instances {
+                    let (Some(va), Some(vb)) = (&ia.vrid, &ib.vrid) else {
+                        continue;
+                    };
+                    if va.value != vb.value || (ia.uses_unicast() && ib.uses_unicast()) {
+                        continue;
                     }
+                    if ia.vips.first().map(|v| v.addr.is_ipv4())
+                        != ib.vips.first().map(|v| v.addr.is_ipv4())
+                    {
+                        continue;
+                    }
+                    let mut d = Diagnostic::new(
+                        "CL014",
+                        vb.file,
+                        vb.span,
+                        format!("clusters `{}` and `{}` share a subnet and both use VRID {}: each hears the other's adverts", ca.name, cb.name, vb.value),
+                    )
+                    .with_related(Related { file: va.file, span: va.span, message: format!("VRID {} in cluster `{}`", va.value, ca.name) });
+                    d.node = Some(cb.nodes[nb].name.clone());
+                    out.push(d);
                 }
             }
         }
