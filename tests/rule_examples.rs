@@ -122,3 +122,32 @@ fn rule_codes_match_the_catalog() {
         );
     }
 }
+
+/// What a user sees for each rule's bad example, as a reviewed snapshot (one per rule).
+#[test]
+fn bad_examples_render() {
+    for rule in all() {
+        let dir = tempfile::tempdir().unwrap();
+        common::write_tree(&dir.path().join("fleet/a/ha1"), rule.bad);
+        for other in std::fs::read_dir(dir.path().join("fleet/a"))
+            .unwrap()
+            .flatten()
+        {
+            if other.path().is_dir() && !other.path().join("keepalived.conf").exists() {
+                std::fs::write(other.path().join("keepalived.conf"), "global_defs {\n}\n").unwrap();
+            }
+        }
+        let out = common::haconf()
+            .args(["check", "--color", "never", "--select", rule.code, "fleet"])
+            .current_dir(dir.path())
+            .output()
+            .unwrap();
+        let text = format!(
+            "exit: {}\n--- stdout\n{}--- stderr\n{}",
+            out.status.code().unwrap_or(-1),
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        insta::assert_snapshot!(format!("rule_{}", rule.code), text);
+    }
+}
