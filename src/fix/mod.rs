@@ -115,3 +115,28 @@ pub fn replace(file: FileId, span: Span, text: impl Into<String>) -> Edit {
         replacement: text.into(),
     }
 }
+
+/// Where the first word of the line holding `offset` starts (a statement's keyword).
+pub fn line_start_word(db: &SourceDb, file: FileId, offset: usize) -> usize {
+    let f = db.get(file);
+    let line = f.line_col(offset).0;
+    f.offset(line, 1) + f.line_text(line).len() - f.line_text(line).trim_start().len()
+}
+
+/// A `unicast_peer { ... }` block listing `peers`, to insert after the line at `at`: its
+/// entries one level deeper than that line, its `}` at the line's indentation.
+pub fn peer_block<T: std::fmt::Display>(
+    db: &SourceDb,
+    file: FileId,
+    at: usize,
+    peers: &[T],
+) -> String {
+    let indent = indent_at(db, file, at);
+    let inner = deeper(db, file, at);
+    let mut block = String::from("unicast_peer {");
+    for p in peers {
+        block.push_str(&format!("\n{inner}{p}"));
+    }
+    block.push_str(&format!("\n{indent}}}"));
+    block
+}

@@ -176,6 +176,12 @@ impl Instance {
             _ => 100,
         }
     }
+    /// Where the priority is written, else the instance's name (for diagnostics).
+    pub fn priority_site(&self) -> (FileId, Span) {
+        self.priority
+            .as_ref()
+            .map_or((self.name.file, self.name.span), |v| (v.file, v.span))
+    }
     pub fn is_master(&self) -> bool {
         self.state
             .as_ref()
@@ -244,6 +250,12 @@ pub struct Keepalived {
 impl Keepalived {
     pub fn script(&self, name: &str) -> Option<&Script> {
         self.scripts.iter().rev().find(|s| s.name.value == name)
+    }
+    /// A tracked script's weight on an instance: the track line's, else the script's, else 0.
+    pub fn tracker_weight(&self, t: &Tracker) -> i64 {
+        t.weight
+            .or_else(|| self.script(&t.name).map(|s| s.weight()))
+            .unwrap_or(0)
     }
     pub fn instance(&self, name: &str) -> Option<&Instance> {
         self.instances.iter().find(|i| i.name.value == name)

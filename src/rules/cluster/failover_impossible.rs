@@ -109,10 +109,7 @@ fn check(cx: &ClusterCtx, out: &mut Vec<Diagnostic>) {
                 "{failed} is not below the backup's {bp}: the weight does not cross the priority gap"
             )
         };
-        let (file, span) = inst
-            .priority
-            .as_ref()
-            .map_or((inst.name.file, inst.name.span), |v| (v.file, v.span));
+        let (file, span) = inst.priority_site();
         let mut d = Diagnostic::new(
             "CL013",
             file,
@@ -128,10 +125,7 @@ fn check(cx: &ClusterCtx, out: &mut Vec<Diagnostic>) {
             j.members[bm].0,
             cx.cm.instance(j.members[bm].0, j.members[bm].1),
         );
-        let (bf, bs) = bi
-            .priority
-            .as_ref()
-            .map_or((bi.name.file, bi.name.span), |v| (v.file, v.span));
+        let (bf, bs) = bi.priority_site();
         d.related.push(Related {
             file: bf,
             span: bs,

@@ -64,10 +64,7 @@ fn check(cx: &ClusterCtx, out: &mut Vec<Diagnostic>) {
             if inst.priority() >= ti.priority() {
                 continue;
             }
-            let at = ti
-                .priority
-                .as_ref()
-                .map_or((ti.name.file, ti.name.span), |v| (v.file, v.span));
+            let at = ti.priority_site();
             let mut d = Diagnostic::new(
                 "CL005",
                 st.file,

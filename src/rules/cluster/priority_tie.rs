@@ -61,11 +61,7 @@ fn check(cx: &ClusterCtx, out: &mut Vec<Diagnostic>) {
             let Some((on, other)) = members[..k].iter().find(|(_, o)| o.priority() == p) else {
                 continue;
             };
-            let at = |i: &crate::model::Instance| {
-                i.priority
-                    .as_ref()
-                    .map_or((i.name.file, i.name.span), |v| (v.file, v.span))
-            };
+            let at = |i: &crate::model::Instance| i.priority_site();
             let (f, s) = at(inst);
             let (of, os) = at(other);
             let mut d = Diagnostic::new(

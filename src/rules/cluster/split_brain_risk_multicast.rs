@@ -96,30 +96,19 @@ fn check(cx: &ClusterCtx, out: &mut Vec<Diagnostic>) {
                 let Some(m) = &inst.mcast_src_ip else {
                     continue;
                 };
-                let f = cx.db.get(m.file);
-                let line = f.line_col(m.span.start).0;
-                let kw_start = f.offset(line, 1) + f.line_text(line).len()
-                    - f.line_text(line).trim_start().len();
+                let kw_start = crate::fix::line_start_word(cx.db, m.file, m.span.start);
                 edits.push(crate::fix::replace(
                     m.file,
                     crate::source::Span::new(kw_start, kw_start + "mcast_src_ip".len()),
                     "unicast_src_ip",
                 ));
-                let indent = crate::fix::indent_at(cx.db, m.file, m.span.start);
-                let inner = if indent.contains('\t') {
-                    format!("{indent}\t")
-                } else {
-                    format!("{indent}    ")
-                };
-                let mut block = String::from("unicast_peer {");
-                for (o, a) in addrs.iter().enumerate() {
-                    if o != k
-                        && let Some(a) = a
-                    {
-                        block.push_str(&format!("\n{inner}{a}"));
-                    }
-                }
-                block.push_str(&format!("\n{indent}}}"));
+                let others: Vec<std::net::IpAddr> = addrs
+                    .iter()
+                    .enumerate()
+                    .filter(|(o, _)| *o != k)
+                    .filter_map(|(_, a)| *a)
+                    .collect();
+                let block = crate::fix::peer_block(cx.db, m.file, m.span.start, &others);
                 edits.push(crate::fix::insert_after_line(
                     cx.db,
                     m.file,

@@ -51,10 +51,7 @@ fn check(cx: &NodeCtx, out: &mut Vec<Diagnostic>) {
             continue;
         }
         for t in &inst.track_scripts {
-            let w = t
-                .weight
-                .or_else(|| ka.script(&t.name).map(|s| s.weight()))
-                .unwrap_or(0);
+            let w = ka.tracker_weight(t);
             if w == 0 {
                 continue;
             }

@@ -54,10 +54,7 @@ fn check(cx: &NodeCtx, out: &mut Vec<Diagnostic>) {
         if inst.unicast_src_ip.is_none() && inst.unicast_peers.is_empty() {
             continue;
         }
-        let f = cx.db.get(m.file);
-        let line = f.line_col(m.span.start).0;
-        let kw_start =
-            f.offset(line, 1) + f.line_text(line).len() - f.line_text(line).trim_start().len();
+        let kw_start = crate::fix::line_start_word(cx.db, m.file, m.span.start);
         let stmt = crate::source::Span::new(kw_start, m.span.end);
         let mut d = Diagnostic::new(
             "KA011",

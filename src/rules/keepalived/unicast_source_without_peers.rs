@@ -99,19 +99,7 @@ fn check(cx: &NodeCtx, out: &mut Vec<Diagnostic>) {
             }
         }
         if !peers.is_empty() && complete {
-            let f = cx.db.get(src.file);
-            let indent = crate::fix::indent_at(cx.db, src.file, src.span.start);
-            let inner = if indent.contains('\t') {
-                format!("{indent}\t")
-            } else {
-                format!("{indent}    ")
-            };
-            let mut block = String::from("unicast_peer {");
-            for p in &peers {
-                block.push_str(&format!("\n{inner}{p}"));
-            }
-            block.push_str(&format!("\n{indent}}}"));
-            let _ = f;
+            let block = crate::fix::peer_block(cx.db, src.file, src.span.start, &peers);
             d.fix = Some(Fix {
                 applicability: Applicability::Safe,
                 message: format!("add `unicast_peer {{ {} }}`", peers.join(" ")),
