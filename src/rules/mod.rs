@@ -136,6 +136,7 @@ pub fn all() -> &'static [&'static Rule] {
         &keepalived::no_health_check::RULE,
         &keepalived::typographic_quotes::RULE,
         &keepalived::master_without_priority::RULE,
+        &keepalived::statements_on_one_line::RULE,
         &nginx::syntax_error::RULE,
         &nginx::unknown_directive::RULE,
         &nginx::directive_not_allowed_here::RULE,

@@ -14,6 +14,7 @@ pub mod redundant_mcast_source;
 pub mod script_not_found;
 pub mod script_security_disabled;
 pub mod script_timeout_not_below_interval;
+pub mod statements_on_one_line;
 pub mod syntax_error;
 pub mod typographic_quotes;
 pub mod undefined_track_script;
