@@ -7,7 +7,7 @@ pub static RULE: Rule = Rule {
     code: "KA016",
     name: "undefined-track-script",
     severity: Severity::Error,
-    fix: FixKind::None,
+    fix: FixKind::Unsafe,
     summary: "`track_script` names a `vrrp_script` that is not defined",
     docs: r#"## What it finds
 A `track_script` entry whose name no `vrrp_script` defines — a typo, or a script defined in a
@@ -29,7 +29,8 @@ vrrp_script chk_nginx { ... }
 ```
 
 ## Fix
-Correct the name, or move the `vrrp_script` above the instances that track it.
+Correct the name, or move the `vrrp_script` above the instances that track it. When exactly
+one defined script has a close name, haconf offers it (unsafe: it switches a check on).
 
 ## References
 - keepalived `vrrp/vrrp_parser.c` (`vrrp_track_scr_handler`: "track script %s not found, ignoring...")
