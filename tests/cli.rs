@@ -355,3 +355,39 @@ fn suppressions_and_lint_settings() {
     assert!(d["file"].as_str().unwrap().ends_with("haconf.toml"));
     assert_eq!(d["line"], 3);
 }
+
+#[test]
+fn secrets_never_appear_in_output() {
+    let dir = tempfile::tempdir().unwrap();
+    let secret = "Sup3rSecretPw";
+    common::write_tree(
+        dir.path(),
+        &[
+            (
+                "c/ha1/keepalived.conf",
+                &format!(
+                    "vrrp_instance VI_1 {{\n    interface eth0\n    virtual_router_id 51\n    authentication {{\n        auth_type PASS\n        auth_pass {secret}\n    }}\n    virtual_ipaddress {{\n        192.168.0.100/24\n    }}\n}}\n"
+                ),
+            ),
+            (
+                "c/ha2/keepalived.conf",
+                "vrrp_instance VI_1 {\n    interface eth0\n    virtual_router_id 51\n    authentication {\n        auth_type PASS\n        auth_pass other123\n    }\n    virtual_ipaddress {\n        192.168.0.100/24\n    }\n}\n",
+            ),
+        ],
+    );
+    for format in ["human", "json"] {
+        let out = common::haconf()
+            .args(["check", "--color", "never", "--format", format])
+            .arg(dir.path().join("c"))
+            .output()
+            .unwrap();
+        let text = String::from_utf8_lossy(&out.stdout);
+        assert!(text.contains("KA012") && text.contains("CL008"), "{text}");
+        for leak in [secret, &secret[..8], "other123"] {
+            assert!(
+                !text.contains(leak),
+                "{format} output shows `{leak}`:\n{text}"
+            );
+        }
+    }
+}

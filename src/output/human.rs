@@ -106,7 +106,7 @@ pub fn render(db: &SourceDb, diags: &[Diagnostic], color: bool) -> String {
         let f = db.get(file);
         let text = cache
             .entry(file)
-            .or_insert_with(|| Arc::from(f.text.as_str()))
+            .or_insert_with(|| Arc::from(super::mask_secrets(&f.text).as_ref()))
             .clone();
         NamedSource::new(display_path(&f.path), text)
     };

@@ -46,11 +46,17 @@ fn diagnostic(db: &SourceDb, d: &Diagnostic) -> Value {
                 let ef = db.get(e.file);
                 let (sl, sc) = ef.line_col(e.span.start);
                 let (el, ec) = ef.line_col(e.span.end);
+                // A replacement of a secret is shown masked, like the secret itself.
+                let replacement = if super::is_secret_at(&ef.text, e.span.start) {
+                    "*".repeat(e.replacement.chars().count())
+                } else {
+                    e.replacement.clone()
+                };
                 json!({
                     "file": display_path(&ef.path),
                     "start_line": sl, "start_column": sc,
                     "end_line": el, "end_column": ec,
-                    "replacement": e.replacement,
+                    "replacement": replacement,
                 })
             })
             .collect();
