@@ -391,3 +391,39 @@ fn secrets_never_appear_in_output() {
         }
     }
 }
+
+#[test]
+fn line_formats_and_statistics() {
+    for (name, args) in [
+        (
+            "concise_seed",
+            vec!["check", "--format", "concise", "examples/seed-cluster"],
+        ),
+        (
+            "github_seed",
+            vec!["check", "--format", "github", "examples/seed-cluster"],
+        ),
+        (
+            "statistics_seed",
+            vec!["check", "--statistics", "examples/seed-cluster"],
+        ),
+    ] {
+        let (code, stdout, stderr) = run(&args);
+        insta::assert_snapshot!(
+            name,
+            format!("exit: {code}\n--- stdout\n{stdout}--- stderr\n{stderr}")
+        );
+    }
+    // Every concise line is `file:line:col: CODE message`.
+    let (_, stdout, _) = run(&["check", "--format", "concise", "tests/fixtures/nginx/NX004"]);
+    for l in stdout.lines() {
+        let mut parts = l.splitn(4, ':');
+        assert!(parts.next().unwrap().ends_with(".conf"), "{l}");
+        assert!(parts.next().unwrap().parse::<usize>().is_ok(), "{l}");
+        assert!(parts.next().unwrap().parse::<usize>().is_ok(), "{l}");
+        assert!(parts.next().unwrap().starts_with(" NX0"), "{l}");
+    }
+    // --exit-zero: findings do not fail; unreadable input still does.
+    assert_eq!(run(&["check", "--exit-zero", "examples/seed-cluster"]).0, 0);
+    assert_eq!(run(&["check", "--exit-zero", "no/such/dir"]).0, 2);
+}

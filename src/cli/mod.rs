@@ -37,6 +37,10 @@ pub enum Command {
 pub enum Format {
     Human,
     Json,
+    /// One line per finding: `file:line:col: CODE message`.
+    Concise,
+    /// GitHub Actions annotations.
+    Github,
 }
 
 #[derive(Copy, Clone, Debug, ValueEnum, PartialEq, Eq)]
@@ -88,6 +92,12 @@ pub struct CheckArgs {
     /// effective priority and who holds the VIP.
     #[arg(long)]
     pub failover: bool,
+    /// Print how many findings each rule made, instead of the findings.
+    #[arg(long)]
+    pub statistics: bool,
+    /// Exit 0 even when there are findings (errors reading input still exit 2).
+    #[arg(long)]
+    pub exit_zero: bool,
 }
 
 pub fn main() -> i32 {
@@ -160,6 +170,15 @@ fn check(args: CheckArgs) -> i32 {
     let stdout = std::io::stdout();
     let mut out = stdout.lock();
     match args.format {
+        _ if args.statistics => {
+            let _ = out.write_all(output::statistics(diags).as_bytes());
+        }
+        Format::Concise => {
+            let _ = out.write_all(output::concise::render(&project.db, diags).as_bytes());
+        }
+        Format::Github => {
+            let _ = out.write_all(output::github::render(&project.db, diags).as_bytes());
+        }
         Format::Json => {
             let _ =
                 out.write_all(output::json::render(&project.db, diags, &project.notes).as_bytes());
@@ -206,7 +225,7 @@ fn check(args: CheckArgs) -> i32 {
         Some(FailOn::Info) => Severity::Info,
         None => spec_fail_on.unwrap_or(Severity::Warning),
     };
-    if diags.iter().any(|d| d.severity >= threshold) {
+    if !args.exit_zero && diags.iter().any(|d| d.severity >= threshold) {
         1
     } else {
         0

@@ -1,5 +1,7 @@
 //! Renderers: one file per format. They print diagnostics; they never decide what is wrong.
 
+pub mod concise;
+pub mod github;
 pub mod human;
 pub mod json;
 
@@ -59,6 +61,31 @@ pub fn is_secret_at(text: &str, offset: usize) -> bool {
         .map_or(0, |i| i + 1);
     let le = text[ls..].find('\n').map_or(text.len(), |i| ls + i);
     secret_range(&text[ls..le]).is_some_and(|(a, b)| offset >= ls + a && offset <= ls + b)
+}
+
+/// `--statistics`: findings per rule, most frequent first.
+pub fn statistics(diags: &[crate::diagnostic::Diagnostic]) -> String {
+    let mut counts: Vec<(&str, usize)> = Vec::new();
+    for d in diags {
+        match counts.iter_mut().find(|c| c.0 == d.code) {
+            Some(c) => c.1 += 1,
+            None => counts.push((d.code, 1)),
+        }
+    }
+    counts.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(b.0)));
+    let mut s = String::new();
+    for (code, n) in counts {
+        let r = crate::rules::by_code(code);
+        let fix = r.map_or("", |r| match r.fix {
+            crate::rules::FixKind::None => "",
+            crate::rules::FixKind::Unsafe => "[unsafe fix]",
+            _ => "[fix]",
+        });
+        let line = format!("{n:>5}  {code}  {:<44} {fix}", r.map_or("", |r| r.name));
+        s.push_str(line.trim_end());
+        s.push('\n');
+    }
+    s
 }
 
 #[cfg(test)]

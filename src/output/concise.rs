@@ -1,0 +1,25 @@
+//! `--format concise`: one line per finding, `file:line:col: CODE message`.
+
+use super::display_path;
+use crate::diagnostic::Diagnostic;
+use crate::source::SourceDb;
+
+pub fn render(db: &SourceDb, diags: &[Diagnostic]) -> String {
+    let mut s = String::new();
+    for d in diags {
+        let f = db.get(d.file);
+        let (l, c) = f.line_col(d.span.start);
+        s.push_str(&format!(
+            "{}:{l}:{c}: {} {}\n",
+            display_path(&f.path),
+            d.code,
+            one_line(&d.message)
+        ));
+    }
+    s
+}
+
+/// Messages are one line already; this guards the line-oriented formats anyway.
+pub fn one_line(s: &str) -> String {
+    s.replace(['\n', '\r'], " ")
+}
