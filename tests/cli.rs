@@ -427,3 +427,73 @@ fn line_formats_and_statistics() {
     assert_eq!(run(&["check", "--exit-zero", "examples/seed-cluster"]).0, 0);
     assert_eq!(run(&["check", "--exit-zero", "no/such/dir"]).0, 2);
 }
+
+#[test]
+fn baseline_survives_lines_shifting_down() {
+    let dir = tempfile::tempdir().unwrap();
+    let c = dir.path().join("c");
+    let ka = "vrrp_instance VI_1 {\n    state MASTER\n    interface eth0\n    virtual_router_id 51\n    virtual_ipaddress {\n        192.168.0.100\n    }\n}\n";
+    common::write_tree(&c, &[("ha1/keepalived.conf", ka)]);
+    let base = dir.path().join("baseline.json");
+    let out = common::haconf()
+        .args(["check", "--write-baseline"])
+        .arg(&base)
+        .arg(&c)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    let check = || {
+        let out = common::haconf()
+            .args(["check", "--format", "json", "--baseline"])
+            .arg(&base)
+            .arg(&c)
+            .output()
+            .unwrap();
+        let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        (
+            out.status.code(),
+            v["diagnostics"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|d| d["code"].as_str().unwrap().to_owned())
+                .collect::<Vec<_>>(),
+        )
+    };
+    assert_eq!(check(), (Some(0), vec![]));
+    // Three lines above every finding: nothing comes back.
+    std::fs::write(
+        c.join("ha1/keepalived.conf"),
+        format!("! one\n! two\n! three\n{ka}"),
+    )
+    .unwrap();
+    assert_eq!(check(), (Some(0), vec![]));
+    // A new problem is reported, alone.
+    std::fs::write(
+        c.join("ha1/keepalived.conf"),
+        format!(
+            "! one\n! two\n! three\n{}",
+            ka.replace("interface eth0", "interface eth0\n    Priority 100")
+        ),
+    )
+    .unwrap();
+    let (code, codes) = check();
+    assert_eq!(code, Some(1));
+    assert_eq!(codes, ["KA002"]);
+}
+
+#[test]
+fn completions_and_man_page() {
+    for shell in ["bash", "zsh", "fish"] {
+        let (code, stdout, _) = run(&["completions", shell]);
+        assert_eq!(code, 0);
+        assert!(
+            stdout.contains("haconf") && stdout.contains("check"),
+            "{shell}"
+        );
+    }
+    let (code, stdout, _) = run(&["manpage"]);
+    assert_eq!(code, 0);
+    assert!(stdout.contains(".TH haconf 1"));
+    assert_eq!(run(&["completions", "tcsh"]).0, 2);
+}

@@ -31,6 +31,10 @@ pub enum Command {
     },
     /// Show the documentation of one rule (by code or name).
     Explain { code: String },
+    /// Print a shell completion script (bash, zsh, fish, elvish, powershell).
+    Completions { shell: clap_complete::Shell },
+    /// Print the man page (roff) on stdout.
+    Manpage,
 }
 
 #[derive(Copy, Clone, Debug, ValueEnum, PartialEq, Eq)]
@@ -98,6 +102,13 @@ pub struct CheckArgs {
     /// Exit 0 even when there are findings (errors reading input still exit 2).
     #[arg(long)]
     pub exit_zero: bool,
+    /// Report only findings that are not in this baseline file.
+    #[arg(long, value_name = "FILE")]
+    pub baseline: Option<PathBuf>,
+    /// Record today's findings in FILE (and exit 0): later runs with `--baseline FILE` report
+    /// only new ones.
+    #[arg(long, value_name = "FILE")]
+    pub write_baseline: Option<PathBuf>,
 }
 
 pub fn main() -> i32 {
@@ -113,6 +124,23 @@ pub fn main() -> i32 {
         Command::Check(args) => check(args),
         Command::Rules { format } => list_rules(format),
         Command::Explain { code } => explain(&code),
+        Command::Completions { shell } => {
+            use clap::CommandFactory;
+            let mut cmd = Cli::command();
+            clap_complete::generate(shell, &mut cmd, "haconf", &mut std::io::stdout());
+            0
+        }
+        Command::Manpage => {
+            use clap::CommandFactory;
+            let man = clap_mangen::Man::new(Cli::command());
+            match man.render(&mut std::io::stdout()) {
+                Ok(()) => 0,
+                Err(e) => {
+                    eprintln!("error: {e}");
+                    2
+                }
+            }
+        }
     }
 }
 
@@ -157,7 +185,34 @@ fn check(args: CheckArgs) -> i32 {
         select: args.select.iter().map(|s| s.trim().to_owned()).collect(),
         ignore: args.ignore.iter().map(|s| s.trim().to_owned()).collect(),
     };
-    let outcome = rules::run_full(&project, &sel);
+    let mut outcome = rules::run_full(&project, &sel);
+    if let Some(path) = &args.write_baseline {
+        let text = output::baseline::write(&project.db, &outcome.diagnostics);
+        if let Err(e) = std::fs::write(path, text) {
+            eprintln!("error: cannot write {}: {e}", path.display());
+            return 2;
+        }
+        eprintln!(
+            "wrote {} findings to {}",
+            outcome.diagnostics.len(),
+            path.display()
+        );
+        return 0;
+    }
+    if let Some(path) = &args.baseline {
+        let baseline = match std::fs::read_to_string(path)
+            .map_err(|e| e.to_string())
+            .and_then(|t| output::baseline::parse(&t))
+        {
+            Ok(b) => b,
+            Err(e) => {
+                eprintln!("error: cannot read baseline {}: {e}", path.display());
+                return 2;
+            }
+        };
+        let all = std::mem::take(&mut outcome.diagnostics);
+        outcome.diagnostics = output::baseline::filter(&project.db, all, &baseline);
+    }
     let diags = &outcome.diagnostics;
     // `fail-on` from the command line wins; otherwise the strictest `[lint] fail-on` of the
     // clusters checked.

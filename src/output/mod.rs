@@ -1,5 +1,6 @@
 //! Renderers: one file per format. They print diagnostics; they never decide what is wrong.
 
+pub mod baseline;
 pub mod concise;
 pub mod github;
 pub mod human;
