@@ -45,6 +45,8 @@ pub enum Format {
     Concise,
     /// GitHub Actions annotations.
     Github,
+    /// SARIF 2.1.0 (GitHub code scanning).
+    Sarif,
 }
 
 #[derive(Copy, Clone, Debug, ValueEnum, PartialEq, Eq)]
@@ -230,6 +232,9 @@ fn check(args: CheckArgs) -> i32 {
         }
         Format::Concise => {
             let _ = out.write_all(output::concise::render(&project.db, diags).as_bytes());
+        }
+        Format::Sarif => {
+            let _ = out.write_all(output::sarif::render(&project.db, diags).as_bytes());
         }
         Format::Github => {
             let _ = out.write_all(output::github::render(&project.db, diags).as_bytes());
