@@ -47,6 +47,8 @@ pub enum Format {
     Github,
     /// SARIF 2.1.0 (GitHub code scanning).
     Sarif,
+    /// JUnit XML, one failed test case per finding.
+    Junit,
 }
 
 #[derive(Copy, Clone, Debug, ValueEnum, PartialEq, Eq)]
@@ -232,6 +234,9 @@ fn check(args: CheckArgs) -> i32 {
         }
         Format::Concise => {
             let _ = out.write_all(output::concise::render(&project.db, diags).as_bytes());
+        }
+        Format::Junit => {
+            let _ = out.write_all(output::junit::render(&project.db, diags).as_bytes());
         }
         Format::Sarif => {
             let _ = out.write_all(output::sarif::render(&project.db, diags).as_bytes());
