@@ -417,7 +417,10 @@ fn line_formats_and_statistics() {
     // SARIF: the absolute root of the run is the only machine-dependent part.
     let (code, stdout, _) = run(&["check", "--format", "sarif", "examples/seed-cluster"]);
     let root = format!("file://{}/", env!("CARGO_MANIFEST_DIR"));
-    insta::assert_snapshot!("sarif_seed", format!("exit: {code}\n{}", stdout.replace(&root, "file://ROOT/")));
+    insta::assert_snapshot!(
+        "sarif_seed",
+        format!("exit: {code}\n{}", stdout.replace(&root, "file://ROOT/"))
+    );
     // Every concise line is `file:line:col: CODE message`.
     let (_, stdout, _) = run(&["check", "--format", "concise", "tests/fixtures/nginx/NX004"]);
     for l in stdout.lines() {

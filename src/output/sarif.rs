@@ -39,6 +39,16 @@ fn fnv(s: &str) -> String {
     format!("{h:016x}")
 }
 
+/// An artifact location: relative to SRCROOT for files below the working directory, an
+/// absolute `file://` URI for the others (a relative reference must not start with `/`).
+fn artifact(path: &str) -> Value {
+    if path.starts_with('/') {
+        json!({"uri": format!("file://{}", uri(path))})
+    } else {
+        json!({"uri": uri(path), "uriBaseId": "SRCROOT"})
+    }
+}
+
 fn region(db: &SourceDb, file: usize, span: Span) -> Value {
     let f = db.get(file);
     let (sl, sc) = f.line_col(span.start);
@@ -49,7 +59,7 @@ fn region(db: &SourceDb, file: usize, span: Span) -> Value {
 fn location(db: &SourceDb, file: usize, span: Span) -> Value {
     json!({
         "physicalLocation": {
-            "artifactLocation": {"uri": uri(&display_path(&db.get(file).path)), "uriBaseId": "SRCROOT"},
+            "artifactLocation": artifact(&display_path(&db.get(file).path)),
             "region": region(db, file, span),
         }
     })
@@ -119,7 +129,7 @@ pub fn render(db: &SourceDb, diags: &[Diagnostic]) -> String {
                     let ef = db.get(e.file);
                     let inserted = if is_secret_at(&ef.text, e.span.start) { "*".repeat(e.replacement.chars().count()) } else { e.replacement.clone() };
                     changes.push(json!({
-                        "artifactLocation": {"uri": uri(&display_path(&ef.path)), "uriBaseId": "SRCROOT"},
+                        "artifactLocation": artifact(&display_path(&ef.path)),
                         "replacements": [{"deletedRegion": region(db, e.file, e.span), "insertedContent": {"text": inserted}}],
                     }));
                 }
