@@ -1,6 +1,8 @@
 //! The command line: parses arguments and wires the pipeline stages together. It knows no
 //! keyword and decides nothing about configs.
 
+pub mod fix;
+
 use crate::diagnostic::Severity;
 use crate::output;
 use crate::project::Project;
@@ -24,6 +26,8 @@ pub struct Cli {
 pub enum Command {
     /// Check clusters, nodes or files and report what is wrong.
     Check(CheckArgs),
+    /// Fix what can be fixed: diffs (default), --write in place, or --out DIR.
+    Fix(fix::FixArgs),
     /// List the rules.
     Rules {
         #[arg(long, value_enum, default_value_t = ListFormat::Human)]
@@ -126,6 +130,7 @@ pub fn main() -> i32 {
     };
     match cli.command {
         Command::Check(args) => check(args),
+        Command::Fix(args) => fix::run(args),
         Command::Rules { format } => list_rules(format),
         Command::Explain { code } => explain(&code),
         Command::Completions { shell } => {

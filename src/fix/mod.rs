@@ -1,6 +1,8 @@
 //! Building blocks of fixes: text edits that look as if a careful person had made them
 //! (inserted lines copy their neighbours' indentation; deleted statements take their line).
 
+pub mod engine;
+
 use crate::diagnostic::Edit;
 use crate::model::BlockLoc;
 use crate::source::{FileId, SourceDb, Span};

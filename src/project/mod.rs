@@ -322,10 +322,23 @@ impl Project {
 
     /// As [`Project::load`]; `read_spec: false` ignores `haconf.toml` (`--no-spec`).
     pub fn load_with(paths: &[PathBuf], read_spec: bool) -> Project {
+        Self::load_overlaid(paths, read_spec, HashMap::new())
+    }
+
+    /// As [`Project::load_with`], reading the files in `overlay` from memory instead of disk
+    /// (editor buffers; the fix engine's intermediate results).
+    pub fn load_overlaid(
+        paths: &[PathBuf],
+        read_spec: bool,
+        overlay: HashMap<PathBuf, Vec<u8>>,
+    ) -> Project {
         let mut p = Project {
             read_spec,
             ..Project::default()
         };
+        for (path, bytes) in overlay {
+            p.db.set_overlay(path, bytes);
+        }
         let mut loose: Vec<PathBuf> = Vec::new();
         for path in paths {
             if path.is_file() {

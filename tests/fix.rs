@@ -1,0 +1,151 @@
+//! `haconf fix`: diffs, --out, --write, idempotence, and refusing to write outside the cluster.
+
+mod common;
+
+use common::haconf;
+use std::os::unix::fs::PermissionsExt;
+
+fn codes_with_safe_fix(dir: &std::path::Path) -> Vec<String> {
+    let out = haconf()
+        .args(["check", "--format", "json"])
+        .arg(dir)
+        .output()
+        .unwrap();
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    v["diagnostics"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|d| d["fix"]["applicability"] == "safe")
+        .map(|d| d["code"].as_str().unwrap().to_owned())
+        .collect()
+}
+
+#[test]
+fn out_dir_is_fixed_and_fixing_again_changes_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let seed = concat!(env!("CARGO_MANIFEST_DIR"), "/examples/seed-cluster");
+    let before = std::fs::read(format!("{seed}/ha1/keepalived.conf")).unwrap();
+    for unsafe_ in [false, true] {
+        let out = dir.path().join(if unsafe_ { "u" } else { "s" });
+        let mut cmd = haconf();
+        cmd.args(["fix", "--out"]).arg(&out).arg(seed);
+        if unsafe_ {
+            cmd.arg("--unsafe");
+        }
+        let o = cmd.output().unwrap();
+        assert_eq!(
+            o.status.code(),
+            Some(0),
+            "{}",
+            String::from_utf8_lossy(&o.stderr)
+        );
+        let fixed = out.join("seed-cluster");
+        assert!(
+            codes_with_safe_fix(&fixed).is_empty(),
+            "safe fixes left: {:?}",
+            codes_with_safe_fix(&fixed)
+        );
+        let ka = std::fs::read_to_string(fixed.join("ha1/keepalived.conf")).unwrap();
+        assert!(
+            ka.contains("unicast_peer {") && ka.contains("192.168.0.20"),
+            "{ka}"
+        );
+        assert!(ka.contains("router_id ha1"));
+        if unsafe_ {
+            assert!(
+                ka.contains("enable_script_security") && ka.contains("script_user root"),
+                "{ka}"
+            );
+        }
+        // Idempotent: fixing the fixed cluster again changes nothing.
+        let again = haconf()
+            .args(["fix", "--diff"])
+            .args(if unsafe_ { vec!["--unsafe"] } else { vec![] })
+            .arg(&fixed)
+            .output()
+            .unwrap();
+        assert!(
+            again.stdout.is_empty(),
+            "second run still changes:\n{}",
+            String::from_utf8_lossy(&again.stdout)
+        );
+    }
+    assert_eq!(
+        std::fs::read(format!("{seed}/ha1/keepalived.conf")).unwrap(),
+        before,
+        "the input is untouched"
+    );
+}
+
+#[test]
+fn write_in_place_keeps_backup_and_permissions() {
+    let dir = tempfile::tempdir().unwrap();
+    let c = dir.path().join("c");
+    common::write_tree(
+        &c,
+        &[
+            (
+                "ha1/keepalived.conf",
+                "global_defs {\n    router_id lb\n}\n",
+            ),
+            (
+                "ha2/keepalived.conf",
+                "global_defs {\n    router_id lb\n}\n",
+            ),
+        ],
+    );
+    let f = c.join("ha1/keepalived.conf");
+    std::fs::set_permissions(&f, std::fs::Permissions::from_mode(0o640)).unwrap();
+    let o = haconf().args(["fix", "--write"]).arg(&c).output().unwrap();
+    assert_eq!(
+        o.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    assert!(
+        std::fs::read_to_string(&f)
+            .unwrap()
+            .contains("router_id ha1")
+    );
+    assert_eq!(
+        std::fs::read_to_string(c.join("ha1/keepalived.conf.haconf-bak")).unwrap(),
+        "global_defs {\n    router_id lb\n}\n"
+    );
+    assert_eq!(
+        std::fs::metadata(&f).unwrap().permissions().mode() & 0o777,
+        0o640
+    );
+    // No temporary files are left behind.
+    assert!(
+        std::fs::read_dir(c.join("ha1"))
+            .unwrap()
+            .flatten()
+            .all(|e| !e.file_name().to_string_lossy().contains("haconf-tmp"))
+    );
+}
+
+#[test]
+fn a_link_out_of_the_cluster_is_not_written() {
+    let dir = tempfile::tempdir().unwrap();
+    let outside = dir.path().join("outside.conf");
+    std::fs::write(&outside, "global_defs {\n    router_id lb\n}\n").unwrap();
+    let c = dir.path().join("c");
+    common::write_tree(
+        &c,
+        &[(
+            "ha2/keepalived.conf",
+            "global_defs {\n    router_id lb\n}\n",
+        )],
+    );
+    std::fs::create_dir_all(c.join("ha1")).unwrap();
+    std::os::unix::fs::symlink(&outside, c.join("ha1/keepalived.conf")).unwrap();
+    let o = haconf().args(["fix", "--write"]).arg(&c).output().unwrap();
+    assert_eq!(o.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("outside the cluster"));
+    assert_eq!(
+        std::fs::read_to_string(&outside).unwrap(),
+        "global_defs {\n    router_id lb\n}\n"
+    );
+}
