@@ -143,57 +143,6 @@ const INTERFACES: &[&str] = &[
     "ens33", "ens160", "ens192", "em1", "em2", "wlan0", "bond0",
 ];
 
-struct Netns {
-    name: String,
-}
-
-impl Netns {
-    fn new() -> Option<Netns> {
-        let name = format!("haconf-oracle-{}", std::process::id());
-        let ip = |args: &[&str]| {
-            Command::new("ip")
-                .args(args)
-                .output()
-                .is_ok_and(|o| o.status.success())
-        };
-        if !ip(&["netns", "add", &name]) {
-            let msg = "keepalived_agreement: skipped: cannot create a network namespace (needs root and iproute2)";
-            if std::env::var("HACONF_REQUIRE_ORACLES").as_deref() == Ok("1") {
-                panic!("{msg} (HACONF_REQUIRE_ORACLES=1)");
-            }
-            eprintln!("{msg}");
-            return None;
-        }
-        let ns = Netns { name };
-        for (i, ifname) in INTERFACES.iter().enumerate() {
-            let peer = format!("hcpeer{i}");
-            let ok = ip(&[
-                "-n", &ns.name, "link", "add", ifname, "type", "veth", "peer", "name", &peer,
-            ]) && ip(&["-n", &ns.name, "link", "set", ifname, "up"])
-                && ip(&["-n", &ns.name, "link", "set", &peer, "up"])
-                && ip(&[
-                    "-n",
-                    &ns.name,
-                    "addr",
-                    "add",
-                    &format!("10.199.{i}.1/24"),
-                    "dev",
-                    ifname,
-                ]);
-            assert!(ok, "could not set up interface {ifname} in {}", ns.name);
-        }
-        Some(ns)
-    }
-}
-
-impl Drop for Netns {
-    fn drop(&mut self) {
-        let _ = Command::new("ip")
-            .args(["netns", "del", &self.name])
-            .output();
-    }
-}
-
 #[test]
 fn keepalived_agreement() {
     let Some(shared) = common::shared_or_skip("keepalived_agreement") else {
@@ -202,7 +151,9 @@ fn keepalived_agreement() {
     if !common::require_tool("keepalived_agreement", "keepalived", &["--version"]) {
         return;
     }
-    let Some(ns) = Netns::new() else { return };
+    let Some(ns) = common::Netns::new("keepalived_agreement", INTERFACES) else {
+        return;
+    };
     let corpus = shared.join("corpus");
     let mut files: Vec<PathBuf> = Vec::new();
     for sub in ["keepalived", "keepalived-wild"] {

@@ -122,7 +122,9 @@ fn write_in_place(
         ));
     }
     if std::fs::read(&real)? != old {
-        return Err(Error::other("changed on disk since haconf read it; not written"));
+        return Err(Error::other(
+            "changed on disk since haconf read it; not written",
+        ));
     }
     let meta = std::fs::metadata(&real)?;
     let dir = real.parent().unwrap_or(Path::new("."));

@@ -83,3 +83,60 @@ pub fn write_tree(dir: &Path, files: &[(&str, &str)]) {
         std::fs::write(&p, content).unwrap();
     }
 }
+
+/// A network namespace of the test's own, with veth interfaces of the given names (each
+/// up, with an address), so `keepalived -t` finds the interfaces a config names.
+pub struct Netns {
+    pub name: String,
+}
+
+impl Netns {
+    pub fn new(test: &str, interfaces: &[&str]) -> Option<Netns> {
+        static NEXT: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+        let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        let name = format!("haconf-{}-{n}", std::process::id());
+        let ip = |args: &[&str]| {
+            Command::new("ip")
+                .args(args)
+                .output()
+                .is_ok_and(|o| o.status.success())
+        };
+        if !ip(&["netns", "add", &name]) {
+            let msg = format!(
+                "{test}: skipped: cannot create a network namespace (needs root and iproute2)"
+            );
+            if std::env::var("HACONF_REQUIRE_ORACLES").as_deref() == Ok("1") {
+                panic!("{msg} (HACONF_REQUIRE_ORACLES=1)");
+            }
+            eprintln!("{msg}");
+            return None;
+        }
+        let ns = Netns { name };
+        for (i, ifname) in interfaces.iter().enumerate() {
+            let peer = format!("hcpeer{i}");
+            let ok = ip(&[
+                "-n", &ns.name, "link", "add", ifname, "type", "veth", "peer", "name", &peer,
+            ]) && ip(&["-n", &ns.name, "link", "set", ifname, "up"])
+                && ip(&["-n", &ns.name, "link", "set", &peer, "up"])
+                && ip(&[
+                    "-n",
+                    &ns.name,
+                    "addr",
+                    "add",
+                    &format!("10.199.{i}.1/24"),
+                    "dev",
+                    ifname,
+                ]);
+            assert!(ok, "could not set up interface {ifname} in {}", ns.name);
+        }
+        Some(ns)
+    }
+}
+
+impl Drop for Netns {
+    fn drop(&mut self) {
+        let _ = Command::new("ip")
+            .args(["netns", "del", &self.name])
+            .output();
+    }
+}
