@@ -149,3 +149,102 @@ fn a_link_out_of_the_cluster_is_not_written() {
         "global_defs {\n    router_id lb\n}\n"
     );
 }
+
+#[test]
+fn interactive_in_a_real_terminal() {
+    if !common::require_tool("interactive_in_a_real_terminal", "tmux", &["-V"]) {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let c = dir.path().join("c");
+    common::write_tree(
+        &c,
+        &[
+            (
+                "ha1/keepalived.conf",
+                "global_defs {\n    router_id lb\n}\n",
+            ),
+            (
+                "ha2/keepalived.conf",
+                "global_defs {\n    router_id lb\n}\n",
+            ),
+        ],
+    );
+    let session = format!("haconf-test-{}", std::process::id());
+    let cmd = format!(
+        "{} fix --interactive {} ; echo EXIT=$? ; sleep 20",
+        env!("CARGO_BIN_EXE_haconf"),
+        c.display()
+    );
+    // A tmux server of the test's own (its own socket), with a terminal type CI may lack.
+    let tmux = |args: &[&str]| {
+        std::process::Command::new("tmux")
+            .args(["-L", &session])
+            .args(args)
+            .env("TERM", "xterm")
+            .output()
+            .unwrap()
+    };
+    assert!(
+        tmux(&[
+            "new-session",
+            "-d",
+            "-s",
+            &session,
+            "-x",
+            "160",
+            "-y",
+            "50",
+            &cmd
+        ])
+        .status
+        .success()
+    );
+    let screen = || {
+        String::from_utf8_lossy(&tmux(&["capture-pane", "-t", &session, "-p"]).stdout).into_owned()
+    };
+    let wait_for = |what: &str, count: usize| {
+        for _ in 0..100 {
+            if screen().matches(what).count() >= count {
+                return;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
+        panic!("`{what}` did not appear:\n{}", screen());
+    };
+    wait_for("Apply this fix?", 1);
+    tmux(&["send-keys", "-t", &session, "y", "Enter"]);
+    wait_for("Apply this fix?", 2);
+    tmux(&["send-keys", "-t", &session, "n", "Enter"]);
+    wait_for("EXIT=", 1);
+    let text = screen();
+    tmux(&["kill-server"]);
+    assert!(
+        text.contains("Applied 1 fix to 1 file.") && text.contains("EXIT=0"),
+        "{text}"
+    );
+    // The answers reach the files exactly as chosen: yes for ha1, no for ha2.
+    assert_eq!(
+        std::fs::read_to_string(c.join("ha1/keepalived.conf")).unwrap(),
+        "global_defs {\n    router_id ha1\n}\n"
+    );
+    assert_eq!(
+        std::fs::read_to_string(c.join("ha2/keepalived.conf")).unwrap(),
+        "global_defs {\n    router_id lb\n}\n"
+    );
+}
+
+#[test]
+fn interactive_without_a_terminal_says_so() {
+    let o = haconf()
+        .args([
+            "fix",
+            "--interactive",
+            concat!(env!("CARGO_MANIFEST_DIR"), "/examples/seed-cluster"),
+        ])
+        .stdin(std::process::Stdio::null())
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("not a terminal"));
+}

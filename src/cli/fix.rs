@@ -22,6 +22,10 @@ pub struct FixArgs {
     /// Also apply fixes that change behaviour.
     #[arg(long = "unsafe")]
     pub unsafe_: bool,
+    /// Show each fix with its finding and diff, and ask: yes / no / all / quit. Accepted fixes
+    /// are written in place, as with --write.
+    #[arg(short, long, conflicts_with_all = ["write", "out", "diff"])]
+    pub interactive: bool,
     /// With --write: keep no backup.
     #[arg(long)]
     pub no_backup: bool,
@@ -49,6 +53,9 @@ pub fn run(args: FixArgs) -> i32 {
         select: args.select.iter().map(|s| s.trim().to_owned()).collect(),
         ignore: args.ignore.iter().map(|s| s.trim().to_owned()).collect(),
     };
+    if args.interactive {
+        return interactive(&paths, &args, &sel);
+    }
     let outcome = engine::fix(&paths, !args.no_spec, &sel, args.unsafe_);
     let stdout = std::io::stdout();
     let mut so = stdout.lock();
@@ -200,4 +207,143 @@ fn copy_tree(from: &Path, to: &Path) -> std::io::Result<()> {
     } else {
         Ok(()) // symlinks are not followed out of the cluster
     }
+}
+
+/// `--interactive`: one question per fix, then the accepted fixes are written in place.
+fn interactive(paths: &[PathBuf], args: &FixArgs, sel: &Selection) -> i32 {
+    use crate::diagnostic::{Applicability, Edit};
+    use std::io::{BufRead, IsTerminal};
+    if !std::io::stdin().is_terminal() {
+        eprintln!(
+            "error: --interactive asks questions, but standard input is not a terminal; use --diff to see the fixes or --write to apply them"
+        );
+        return 2;
+    }
+    let project = crate::project::Project::load_with(paths, !args.no_spec);
+    let diags = crate::rules::run(&project, sel);
+    let db = &project.db;
+    let candidates: Vec<_> = diags
+        .iter()
+        .filter(|d| {
+            d.fix.as_ref().is_some_and(|f| {
+                !f.edits.is_empty() && (f.applicability == Applicability::Safe || args.unsafe_)
+            })
+        })
+        .collect();
+    let stdin = std::io::stdin();
+    let mut lines = stdin.lock().lines();
+    let mut accepted: Vec<&Edit> = Vec::new();
+    let mut n_accepted = 0;
+    let mut all = false;
+    for (i, d) in candidates.iter().enumerate() {
+        let fx = d.fix.as_ref().unwrap();
+        let f = db.get(d.file);
+        let (l, c) = f.line_col(d.span.start);
+        println!(
+            "\n[{}/{}] {}:{l}:{c}: {} {}",
+            i + 1,
+            candidates.len(),
+            display_path(&f.path),
+            d.code,
+            d.message
+        );
+        println!(
+            "fix ({}): {}",
+            if fx.applicability == Applicability::Safe {
+                "safe"
+            } else {
+                "unsafe"
+            },
+            fx.message
+        );
+        let mut files: Vec<usize> = fx.edits.iter().map(|e| e.file).collect();
+        files.sort();
+        files.dedup();
+        for file in files {
+            let sf = db.get(file);
+            let mut bytes = sf.bytes.clone();
+            let mut edits: Vec<&Edit> = fx.edits.iter().filter(|e| e.file == file).collect();
+            edits.sort_by_key(|e| std::cmp::Reverse(e.span.start));
+            for e in edits {
+                bytes.splice(e.span.start..e.span.end, e.replacement.bytes());
+            }
+            print!(
+                "{}",
+                engine::unified_diff(&display_path(&sf.path), &sf.bytes, &bytes)
+            );
+        }
+        let yes = if all {
+            true
+        } else {
+            loop {
+                print!("Apply this fix? [y]es / [n]o / [a]ll / [q]uit: ");
+                let _ = std::io::stdout().flush();
+                let Some(Ok(answer)) = lines.next() else {
+                    return finish(&project, &accepted, n_accepted, args);
+                };
+                match answer.trim() {
+                    "y" | "yes" => break true,
+                    "n" | "no" => break false,
+                    "a" | "all" => {
+                        all = true;
+                        break true;
+                    }
+                    "q" | "quit" => return finish(&project, &accepted, n_accepted, args),
+                    _ => println!("Please answer y, n, a or q."),
+                }
+            }
+        };
+        if yes {
+            let clash = fx.edits.iter().any(|e| {
+                accepted.iter().any(|a| {
+                    a.file == e.file && e.span.start < a.span.end && a.span.start < e.span.end
+                })
+            });
+            if clash {
+                println!("(skipped: it overlaps a fix you already accepted; run haconf fix again)");
+            } else {
+                accepted.extend(fx.edits.iter());
+                n_accepted += 1;
+            }
+        }
+    }
+    finish(&project, &accepted, n_accepted, args)
+}
+
+fn finish(
+    project: &crate::project::Project,
+    accepted: &[&crate::diagnostic::Edit],
+    n: usize,
+    args: &FixArgs,
+) -> i32 {
+    let mut files: Vec<usize> = accepted.iter().map(|e| e.file).collect();
+    files.sort();
+    files.dedup();
+    let roots: Vec<PathBuf> = if args.paths.is_empty() {
+        vec![PathBuf::from(".")]
+    } else {
+        args.paths.clone()
+    };
+    let mut code = 0;
+    for file in &files {
+        let sf = project.db.get(*file);
+        let mut bytes = sf.bytes.clone();
+        let mut edits: Vec<&&crate::diagnostic::Edit> =
+            accepted.iter().filter(|e| e.file == *file).collect();
+        edits.sort_by_key(|e| std::cmp::Reverse(e.span.start));
+        for e in edits {
+            bytes.splice(e.span.start..e.span.end, e.replacement.bytes());
+        }
+        if let Err(e) = write_in_place(&roots, &sf.path, &sf.bytes, &bytes, !args.no_backup) {
+            eprintln!("error: {}: {e}", display_path(&sf.path));
+            code = 2;
+        }
+    }
+    println!(
+        "\nApplied {n} fix{} to {} file{}.",
+        if n == 1 { "" } else { "es" },
+        files.len(),
+        if files.len() == 1 { "" } else { "s" }
+    );
+    code
 }
