@@ -248,3 +248,89 @@ fn interactive_without_a_terminal_says_so() {
     assert_eq!(o.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&o.stderr).contains("not a terminal"));
 }
+
+/// On every real-world cluster set: after `fix --out` (with and without `--unsafe`), no
+/// finding with a safe fix is left, and fixing the result again changes nothing.
+#[test]
+fn corpus_sets_are_fixed_to_a_fixed_point() {
+    let Some(shared) = common::shared_or_skip("corpus_sets_are_fixed_to_a_fixed_point") else {
+        return;
+    };
+    let mut sets: Vec<_> = std::fs::read_dir(shared.join("corpus/clusters"))
+        .unwrap()
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| p.is_dir())
+        .collect();
+    sets.sort();
+    let dir = tempfile::tempdir().unwrap();
+    let mut problems = Vec::new();
+    for (i, set) in sets.iter().enumerate() {
+        for unsafe_ in [false, true] {
+            let out = dir.path().join(format!("{i}-{unsafe_}"));
+            let flag: &[&str] = if unsafe_ { &["--unsafe"] } else { &[] };
+            let o = haconf()
+                .args(["fix", "--out"])
+                .arg(&out)
+                .args(flag)
+                .arg(set)
+                .output()
+                .unwrap();
+            assert_eq!(
+                o.status.code(),
+                Some(0),
+                "{}: {}",
+                set.display(),
+                String::from_utf8_lossy(&o.stderr)
+            );
+            let fixed = out.join(set.file_name().unwrap());
+            let left = codes_with_safe_fix(&fixed);
+            if !left.is_empty() {
+                problems.push(format!(
+                    "{} (unsafe: {unsafe_}): safe fixes left: {left:?}",
+                    set.display()
+                ));
+            }
+            let again = haconf()
+                .args(["fix", "--diff"])
+                .args(flag)
+                .arg(&fixed)
+                .output()
+                .unwrap();
+            if !again.stdout.is_empty() {
+                problems.push(format!(
+                    "{} (unsafe: {unsafe_}): not idempotent",
+                    set.display()
+                ));
+            }
+        }
+    }
+    assert!(problems.is_empty(), "{}", problems.join("\n"));
+}
+
+#[test]
+fn diffs_mask_secrets_unless_asked() {
+    let dir = tempfile::tempdir().unwrap();
+    let c = dir.path().join("c");
+    let ka = "vrrp_instance VI_1 {\n    interface eth0\n    virtual_router_id 51\n    authentication {\n        auth_type PASS\n        auth_pass LongSecret99\n    }\n    virtual_ipaddress {\n        192.168.0.100/24\n    }\n}\n";
+    common::write_tree(&c, &[("ha1/keepalived.conf", ka)]);
+    let masked = haconf().args(["fix"]).arg(&c).output().unwrap();
+    let text = String::from_utf8_lossy(&masked.stdout);
+    assert!(
+        text.contains("auth_pass") && !text.contains("LongSecr"),
+        "{text}"
+    );
+    let shown = haconf()
+        .args(["fix", "--show-secrets"])
+        .arg(&c)
+        .output()
+        .unwrap();
+    assert!(String::from_utf8_lossy(&shown.stdout).contains("+        auth_pass LongSecr"));
+    // The written file keeps the real (truncated) value.
+    haconf().args(["fix", "--write"]).arg(&c).output().unwrap();
+    assert!(
+        std::fs::read_to_string(c.join("ha1/keepalived.conf"))
+            .unwrap()
+            .contains("auth_pass LongSecr\n")
+    );
+}

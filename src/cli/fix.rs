@@ -26,6 +26,9 @@ pub struct FixArgs {
     /// are written in place, as with --write.
     #[arg(short, long, conflicts_with_all = ["write", "out", "diff"])]
     pub interactive: bool,
+    /// Print `auth_pass` values in diffs as they are (they are masked by default).
+    #[arg(long)]
+    pub show_secrets: bool,
     /// With --write: keep no backup.
     #[arg(long)]
     pub no_backup: bool,
@@ -74,7 +77,10 @@ pub fn run(args: FixArgs) -> i32 {
         }
     } else {
         for (path, old, new) in &outcome.changed {
-            let _ = so.write_all(engine::unified_diff(&display_path(path), old, new).as_bytes());
+            let _ = so.write_all(
+                engine::unified_diff_secrets(&display_path(path), old, new, args.show_secrets)
+                    .as_bytes(),
+            );
         }
     }
     for (c, m) in &outcome.dropped {

@@ -176,8 +176,20 @@ pub fn fix(paths: &[PathBuf], read_spec: bool, sel: &Selection, with_unsafe: boo
 
 /// A unified diff of one file, `--- a/PATH` / `+++ b/PATH`, with secrets masked.
 pub fn unified_diff(path: &str, old: &[u8], new: &[u8]) -> String {
-    let old = crate::output::mask_secrets(&String::from_utf8_lossy(old)).into_owned();
-    let new = crate::output::mask_secrets(&String::from_utf8_lossy(new)).into_owned();
+    unified_diff_secrets(path, old, new, false)
+}
+
+/// As [`unified_diff`]; `show_secrets` prints `auth_pass` values as they are.
+pub fn unified_diff_secrets(path: &str, old: &[u8], new: &[u8], show_secrets: bool) -> String {
+    let (old, new) = (String::from_utf8_lossy(old), String::from_utf8_lossy(new));
+    let (old, new) = if show_secrets {
+        (old.into_owned(), new.into_owned())
+    } else {
+        (
+            crate::output::mask_secrets(&old).into_owned(),
+            crate::output::mask_secrets(&new).into_owned(),
+        )
+    };
     let diff = similar::TextDiff::from_lines(&old, &new);
     diff.unified_diff()
         .context_radius(3)
