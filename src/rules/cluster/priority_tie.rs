@@ -1,14 +1,14 @@
 //! CL004: two nodes with the same priority.
 
 use super::{node_name, shared};
-use crate::diagnostic::{Diagnostic, Related, Severity};
+use crate::diagnostic::{Applicability, Diagnostic, Fix, Related, Severity};
 use crate::rules::{Check, ClusterCtx, FixKind, Rule};
 
 pub static RULE: Rule = Rule {
     code: "CL004",
     name: "priority-tie",
     severity: Severity::Warning,
-    fix: FixKind::None,
+    fix: FixKind::SafeSometimes,
     summary: "two nodes share a priority: the higher IP wins, surprisingly",
     docs: r#"## What it finds
 Two nodes of one instance with the same effective priority (as configured, with keepalived's
@@ -25,8 +25,10 @@ check's weight has no gap to cross.
 ```
 
 ## Fix
-Distinct priorities, with a gap smaller than the checks' weights (e.g. 101 and 100 with
-`weight -20`).
+When the nodes' addresses are known and the priority is written, haconf gives the node that
+wins the tie today (the higher address) one more point — a safe fix: the same node wins, now
+on purpose. Better still, choose distinct priorities, with a gap smaller than the checks'
+weights (e.g. 101 and 100 with `weight -20`).
 
 ## References
 - RFC 5798 §6.4.3; acassen/keepalived#2323, #1810
@@ -72,6 +74,31 @@ fn check(cx: &ClusterCtx, out: &mut Vec<Diagnostic>) {
             )
             .with_related(Related { file: of, span: os, message: format!("priority {p} on node `{}`", node_name(cx, *on)) })
             .with_help("give each node its own priority");
+            // Safe fix: one more point for the node that wins the tie today (the higher source
+            // address), when its priority is written and the next value is free.
+            let src = |m: usize, i: &crate::model::Instance| {
+                i.source()
+                    .map(|v| v.value)
+                    .or_else(|| cx.cm.node_address(cx.cluster, m))
+            };
+            if let (Some(a), Some(b)) = (src(*n, inst), src(*on, other)) {
+                let (wn, wi) = if a > b { (*n, *inst) } else { (*on, *other) };
+                let used: Vec<u8> = members.iter().map(|(_, i)| i.priority()).collect();
+                if let Some(pv) = &wi.priority
+                    && p < 254
+                    && !used.contains(&(p + 1))
+                {
+                    d.fix = Some(Fix {
+                        applicability: Applicability::Safe,
+                        message: format!(
+                            "give node `{}`, which wins the tie today, priority {}",
+                            node_name(cx, wn),
+                            p + 1
+                        ),
+                        edits: vec![crate::fix::replace(pv.file, pv.span, (p + 1).to_string())],
+                    });
+                }
+            }
             d.node = Some(node_name(cx, *n).to_owned());
             out.push(d);
         }
