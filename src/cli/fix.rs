@@ -52,9 +52,12 @@ pub fn run(args: FixArgs) -> i32 {
             return 2;
         }
     }
-    let sel = Selection {
-        select: args.select.iter().map(|s| s.trim().to_owned()).collect(),
-        ignore: args.ignore.iter().map(|s| s.trim().to_owned()).collect(),
+    let sel = match super::selection(&args.select, &args.ignore) {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return 2;
+        }
     };
     if args.interactive {
         return interactive(&paths, &args, &sel);

@@ -153,21 +153,39 @@ pub fn main() -> i32 {
     }
 }
 
+/// The rule selection of `--select`/`--ignore`, refusing codes that match no rule.
+pub fn selection(select: &[String], ignore: &[String]) -> Result<Selection, String> {
+    let clean = |l: &[String]| -> Result<Vec<String>, String> {
+        l.iter()
+            .map(|c| {
+                let c = c.trim();
+                if c == "ALL" || rules::all().iter().any(|r| r.code.starts_with(c)) {
+                    Ok(c.to_owned())
+                } else {
+                    Err(format!("`{c}` matches no rule code (see `haconf rules`)"))
+                }
+            })
+            .collect()
+    };
+    Ok(Selection {
+        select: clean(select)?,
+        ignore: clean(ignore)?,
+    })
+}
+
 fn check(args: CheckArgs) -> i32 {
     let paths = if args.paths.is_empty() {
         vec![PathBuf::from(".")]
     } else {
         args.paths.clone()
     };
-    for list in [&args.select, &args.ignore] {
-        for c in list {
-            let c = c.trim();
-            if c != "ALL" && !rules::all().iter().any(|r| r.code.starts_with(c)) {
-                eprintln!("error: `{c}` matches no rule code (see `haconf rules`)");
-                return 2;
-            }
+    let sel = match selection(&args.select, &args.ignore) {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return 2;
         }
-    }
+    };
     let project = Project::load_with(&paths, !args.no_spec);
     if !project.errors.is_empty() {
         for e in &project.errors {
@@ -190,10 +208,6 @@ fn check(args: CheckArgs) -> i32 {
         }
         return 2;
     }
-    let sel = Selection {
-        select: args.select.iter().map(|s| s.trim().to_owned()).collect(),
-        ignore: args.ignore.iter().map(|s| s.trim().to_owned()).collect(),
-    };
     let mut outcome = rules::run_full(&project, &sel);
     if let Some(path) = &args.write_baseline {
         let text = output::baseline::write(&project.db, &outcome.diagnostics);
