@@ -32,12 +32,8 @@ pub struct FixArgs {
     /// With --write: keep no backup.
     #[arg(long)]
     pub no_backup: bool,
-    #[arg(long, value_delimiter = ',')]
-    pub select: Vec<String>,
-    #[arg(long, value_delimiter = ',')]
-    pub ignore: Vec<String>,
-    #[arg(long)]
-    pub no_spec: bool,
+    #[command(flatten)]
+    pub rules: super::RuleArgs,
 }
 
 pub fn run(args: FixArgs) -> i32 {
@@ -52,7 +48,7 @@ pub fn run(args: FixArgs) -> i32 {
             return 2;
         }
     }
-    let sel = match super::selection(&args.select, &args.ignore) {
+    let sel = match args.rules.selection() {
         Ok(s) => s,
         Err(e) => {
             eprintln!("error: {e}");
@@ -62,7 +58,7 @@ pub fn run(args: FixArgs) -> i32 {
     if args.interactive {
         return interactive(&paths, &args, &sel);
     }
-    let outcome = engine::fix(&paths, !args.no_spec, &sel, args.unsafe_);
+    let outcome = engine::fix(&paths, !args.rules.no_spec, &sel, args.unsafe_);
     let stdout = std::io::stdout();
     let mut so = stdout.lock();
     let mut code = 0;
@@ -228,7 +224,7 @@ fn interactive(paths: &[PathBuf], args: &FixArgs, sel: &Selection) -> i32 {
         );
         return 2;
     }
-    let project = crate::project::Project::load_with(paths, !args.no_spec);
+    let project = crate::project::Project::load_with(paths, !args.rules.no_spec);
     let diags = crate::rules::run(&project, sel);
     let db = &project.db;
     let candidates: Vec<_> = diags

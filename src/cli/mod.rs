@@ -85,15 +85,8 @@ pub struct CheckArgs {
     /// `[lint] fail-on`, else warning].
     #[arg(long, value_enum)]
     pub fail_on: Option<FailOn>,
-    /// Only these rules (codes or prefixes, comma-separated: `KA002,NX`).
-    #[arg(long, value_delimiter = ',')]
-    pub select: Vec<String>,
-    /// Not these rules (codes or prefixes, comma-separated).
-    #[arg(long, value_delimiter = ',')]
-    pub ignore: Vec<String>,
-    /// Do not read haconf.toml.
-    #[arg(long)]
-    pub no_spec: bool,
+    #[command(flatten)]
+    pub rules: RuleArgs,
     /// Colour in human output.
     #[arg(long, value_enum, default_value_t = Color::Auto)]
     pub color: Color,
@@ -153,8 +146,29 @@ pub fn main() -> i32 {
     }
 }
 
+/// Which rules run and whether the spec is read: shared by `check` and `fix`.
+#[derive(clap::Args, Debug)]
+pub struct RuleArgs {
+    /// Only these rules (codes or prefixes, comma-separated: `KA002,NX`).
+    #[arg(long, value_delimiter = ',')]
+    pub select: Vec<String>,
+    /// Not these rules (codes or prefixes, comma-separated).
+    #[arg(long, value_delimiter = ',')]
+    pub ignore: Vec<String>,
+    /// Do not read haconf.toml.
+    #[arg(long)]
+    pub no_spec: bool,
+}
+
+impl RuleArgs {
+    /// The rule selection, refusing codes that match no rule.
+    pub fn selection(&self) -> Result<Selection, String> {
+        selection(&self.select, &self.ignore)
+    }
+}
+
 /// The rule selection of `--select`/`--ignore`, refusing codes that match no rule.
-pub fn selection(select: &[String], ignore: &[String]) -> Result<Selection, String> {
+fn selection(select: &[String], ignore: &[String]) -> Result<Selection, String> {
     let clean = |l: &[String]| -> Result<Vec<String>, String> {
         l.iter()
             .map(|c| {
@@ -179,14 +193,14 @@ fn check(args: CheckArgs) -> i32 {
     } else {
         args.paths.clone()
     };
-    let sel = match selection(&args.select, &args.ignore) {
+    let sel = match args.rules.selection() {
         Ok(s) => s,
         Err(e) => {
             eprintln!("error: {e}");
             return 2;
         }
     };
-    let project = Project::load_with(&paths, !args.no_spec);
+    let project = Project::load_with(&paths, !args.rules.no_spec);
     if !project.errors.is_empty() {
         for e in &project.errors {
             eprintln!("error: {e}");

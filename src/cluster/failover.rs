@@ -104,12 +104,6 @@ fn effective(node: &NodeModel, inst: &Instance, failing: bool) -> NodeState {
     NodeState::Up((base as i64 + sum).clamp(1, 254) as u8)
 }
 
-fn source(cm: &ClusterModel, cluster: &Cluster, node: usize, inst: &Instance) -> Option<IpAddr> {
-    inst.source()
-        .map(|v| v.value)
-        .or_else(|| cm.node_address(cluster, node))
-}
-
 /// The member that wins an election among `states`, and whether a tie made it undecidable.
 fn elect(states: &[NodeState], sources: &[Option<IpAddr>]) -> (Option<usize>, bool) {
     let best = states
@@ -151,7 +145,7 @@ fn table(cluster: &Cluster, cm: &ClusterModel, ji: usize, j: &Joined) -> Table {
     let members: Vec<(usize, &Instance)> = cm.members(j).collect();
     let sources: Vec<Option<IpAddr>> = members
         .iter()
-        .map(|(n, i)| source(cm, cluster, *n, i))
+        .map(|(n, i)| cm.member_address(*n, i))
         .collect();
     let healthy: Vec<NodeState> = members
         .iter()

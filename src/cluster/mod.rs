@@ -38,8 +38,16 @@ impl ClusterModel {
     }
 
     /// The address a node is known by: haconf.toml, else a `unicast_src_ip`/`mcast_src_ip`.
-    pub fn node_address(&self, _cluster: &Cluster, node: usize) -> Option<IpAddr> {
+    pub fn node_address(&self, node: usize) -> Option<IpAddr> {
         self.addresses.get(node).copied().flatten()
+    }
+
+    /// The address `inst` on `node` sends adverts from: its own `unicast_src_ip` /
+    /// `mcast_src_ip`, else the node's address.
+    pub fn member_address(&self, node: usize, inst: &Instance) -> Option<IpAddr> {
+        inst.source()
+            .map(|v| v.value)
+            .or_else(|| self.node_address(node))
     }
 
     fn compute_address(&self, cluster: &Cluster, node: usize) -> Option<IpAddr> {

@@ -76,11 +76,7 @@ fn check(cx: &ClusterCtx, out: &mut Vec<Diagnostic>) {
             .with_help("give each node its own priority");
             // Safe fix: one more point for the node that wins the tie today (the higher source
             // address), when its priority is written and the next value is free.
-            let src = |m: usize, i: &crate::model::Instance| {
-                i.source()
-                    .map(|v| v.value)
-                    .or_else(|| cx.cm.node_address(cx.cluster, m))
-            };
+            let src = |m: usize, i: &crate::model::Instance| cx.cm.member_address(m, i);
             if let (Some(a), Some(b)) = (src(*n, inst), src(*on, other)) {
                 let (wn, wi) = if a > b { (*n, *inst) } else { (*on, *other) };
                 let used: Vec<u8> = members.iter().map(|(_, i)| i.priority()).collect();

@@ -66,11 +66,7 @@ fn check(cx: &ClusterCtx, out: &mut Vec<Diagnostic>) {
         let (n0, first) = members[0];
         let addrs: Vec<Option<std::net::IpAddr>> = members
             .iter()
-            .map(|(n, i)| {
-                i.source()
-                    .map(|v| v.value)
-                    .or_else(|| cx.cm.node_address(cx.cluster, *n))
-            })
+            .map(|(n, i)| cx.cm.member_address(*n, i))
             .collect();
         let mut d = Diagnostic::new(
             "CL018",

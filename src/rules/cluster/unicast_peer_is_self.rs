@@ -47,7 +47,7 @@ Delete the entry (a safe fix).
 
 fn check(cx: &ClusterCtx, out: &mut Vec<Diagnostic>) {
     for (n, m) in cx.cm.nodes.iter().enumerate() {
-        let node_addr = cx.cm.node_address(cx.cluster, n);
+        let node_addr = cx.cm.node_address(n);
         for inst in &m.keepalived.instances {
             if inst.unicast_peers.is_empty() {
                 continue;

@@ -64,11 +64,7 @@ fn check(cx: &ClusterCtx, out: &mut Vec<Diagnostic>) {
         }
         let addrs: Vec<Option<IpAddr>> = members
             .iter()
-            .map(|(n, i)| {
-                i.source()
-                    .map(|v| v.value)
-                    .or_else(|| cx.cm.node_address(cx.cluster, *n))
-            })
+            .map(|(n, i)| cx.cm.member_address(*n, i))
             .collect();
         // Two nodes that claim one source address cannot be told apart by their peers: say
         // that, rather than that every peer list is wrong.

@@ -49,7 +49,7 @@ fn check(cx: &ClusterCtx, out: &mut Vec<Diagnostic>) {
     let spec_net = cx.cm.spec.as_ref().and_then(|s| s.subnet());
     let mut node_addrs = Vec::new();
     for (n, m) in cx.cm.nodes.iter().enumerate() {
-        if let Some(a) = cx.cm.node_address(cx.cluster, n) {
+        if let Some(a) = cx.cm.node_address(n) {
             node_addrs.push((a, node_name(cx, n).to_owned()));
         }
         for i in &m.keepalived.instances {

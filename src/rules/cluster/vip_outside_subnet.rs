@@ -50,7 +50,7 @@ Use an address of the nodes' subnet, with the subnet's prefix length.
 fn check(cx: &ClusterCtx, out: &mut Vec<Diagnostic>) {
     let spec_net = cx.cm.spec.as_ref().and_then(|s| s.subnet());
     for (n, m) in cx.cm.nodes.iter().enumerate() {
-        let own = cx.cm.node_address(cx.cluster, n);
+        let own = cx.cm.node_address(n);
         for inst in &m.keepalived.instances {
             let src = inst.source().map(|v| v.value).or(own);
             for v in &inst.vips {

@@ -79,11 +79,7 @@ fn check(cx: &NodeCtx, out: &mut Vec<Diagnostic>) {
                 if n == cx.index {
                     continue;
                 }
-                match other
-                    .source()
-                    .map(|v| v.value)
-                    .or_else(|| cx.cm.node_address(cx.cluster, n))
-                {
+                match cx.cm.member_address(n, other) {
                     Some(a) if a != src.value => {
                         peers.push(a.to_string());
                         if let Some(v) = other.source() {

@@ -38,27 +38,8 @@ pub enum TokenKind {
     Dropped,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Token {
-    pub kind: TokenKind,
-    start: u32,
-    end: u32,
-}
-
-impl Token {
-    /// 12 bytes a token: files are capped far below 4 GiB, and the token vector is the
-    /// parser's largest allocation.
-    pub fn new(kind: TokenKind, span: Span) -> Token {
-        Token {
-            kind,
-            start: span.start as u32,
-            end: span.end as u32,
-        }
-    }
-    pub fn span(&self) -> Span {
-        Span::new(self.start as usize, self.end as usize)
-    }
-}
+/// A token of this language (see [`super::Token`]).
+pub type Token = super::Token<TokenKind>;
 
 /// A word of a statement, with its value as keepalived sees it (quotes removed).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -148,11 +129,7 @@ pub struct File {
 impl File {
     /// The file's text rebuilt from its tokens: equal to the input for every input.
     pub fn print(&self, text: &[u8]) -> Vec<u8> {
-        let mut out = Vec::with_capacity(text.len());
-        for t in &self.tokens {
-            out.extend_from_slice(&text[t.start as usize..t.end as usize]);
-        }
-        out
+        super::print(&self.tokens, text)
     }
 }
 

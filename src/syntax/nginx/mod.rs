@@ -27,27 +27,8 @@ pub enum TokenKind {
     Raw,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Token {
-    pub kind: TokenKind,
-    start: u32,
-    end: u32,
-}
-
-impl Token {
-    /// 12 bytes a token: files are capped far below 4 GiB, and the token vector is the
-    /// parser's largest allocation.
-    pub fn new(kind: TokenKind, span: Span) -> Token {
-        Token {
-            kind,
-            start: span.start as u32,
-            end: span.end as u32,
-        }
-    }
-    pub fn span(&self) -> Span {
-        Span::new(self.start as usize, self.end as usize)
-    }
-}
+/// A token of this language (see [`super::Token`]).
+pub type Token = super::Token<TokenKind>;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Word {
@@ -113,11 +94,7 @@ pub struct File {
 
 impl File {
     pub fn print(&self, text: &[u8]) -> Vec<u8> {
-        let mut out = Vec::with_capacity(text.len());
-        for t in &self.tokens {
-            out.extend_from_slice(&text[t.start as usize..t.end as usize]);
-        }
-        out
+        super::print(&self.tokens, text)
     }
 }
 
