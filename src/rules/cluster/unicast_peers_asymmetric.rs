@@ -131,11 +131,11 @@ fn check(cx: &ClusterCtx, out: &mut Vec<Diagnostic>) {
             }
             let mut parts = Vec::new();
             if !missing.is_empty() {
-                parts.push(format!("misses {}", missing.join(", ")));
+                parts.push(format!("miss {}", missing.join(", ")));
             }
             if !extra.is_empty() {
                 parts.push(format!(
-                    "lists {}, which no other node of the cluster has",
+                    "list {}, which no other node of the cluster has",
                     extra.join(", ")
                 ));
             }
