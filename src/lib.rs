@@ -12,6 +12,7 @@ pub mod model;
 pub mod output;
 pub mod project;
 pub mod rules;
+pub mod shell;
 pub mod source;
 pub mod syntax;
 pub mod vocab;

@@ -6,6 +6,7 @@ pub mod cluster;
 pub mod keepalived;
 pub mod meta;
 pub mod nginx;
+pub mod script;
 pub mod suppress;
 
 use crate::cluster::ClusterModel;
@@ -85,6 +86,8 @@ pub enum Check {
     Keepalived(fn(&KaCtx, &mut Vec<Diagnostic>)),
     Nginx(fn(&NgCtx, &mut Vec<Diagnostic>)),
     Node(fn(&NodeCtx, &mut Vec<Diagnostic>)),
+    /// One health check of a node (a script file, or an inline `script "..."` command).
+    Script(fn(&script::ScriptCtx, &mut Vec<Diagnostic>)),
     Cluster(fn(&ClusterCtx, &mut Vec<Diagnostic>)),
     Fleet(fn(&FleetCtx, &mut Vec<Diagnostic>)),
     /// Produced by the engine itself (suppressions, the spec), not by a check.
@@ -137,6 +140,15 @@ pub fn all() -> &'static [&'static Rule] {
         &keepalived::typographic_quotes::RULE,
         &keepalived::master_without_priority::RULE,
         &keepalived::statements_on_one_line::RULE,
+        &script::check_never_fails::RULE,
+        &script::check_only_process::RULE,
+        &script::check_stops_keepalived::RULE,
+        &script::check_has_side_effects::RULE,
+        &script::check_slower_than_timeout::RULE,
+        &script::script_not_executable::RULE,
+        &script::probe_ignores_http_errors::RULE,
+        &script::check_probes_vip::RULE,
+        &script::script_syntax_error::RULE,
         &nginx::syntax_error::RULE,
         &nginx::unknown_directive::RULE,
         &nginx::directive_not_allowed_here::RULE,
@@ -219,6 +231,21 @@ impl LocalSelection {
         self.sel.enabled(code)
     }
 
+    /// Whether any shellcheck code can be reported (`--select SC2086` counts).
+    pub fn sc_enabled(&self) -> bool {
+        let sel = &self.sel;
+        let selected = sel.select.is_empty()
+            || sel
+                .select
+                .iter()
+                .any(|p| p == "ALL" || p.starts_with("SC") || "SC".starts_with(p.as_str()));
+        selected
+            && !sel
+                .ignore
+                .iter()
+                .any(|p| p == "ALL" || p == "SC" || p == "S")
+    }
+
     /// Drops diagnostics in files that `per-file-ignores` (paths relative to the cluster
     /// directory, globs allowed) exempts from their code.
     pub fn apply_per_file(&self, db: &SourceDb, cluster: &Cluster, diags: &mut Vec<Diagnostic>) {
@@ -298,6 +325,7 @@ pub fn run_full<'p>(project: &'p Project, sel: &Selection) -> Outcome<'p> {
                     _ => {}
                 }
             }
+            check_scripts(db, node, &cm.nodes[index], &local, &mut node_diags);
             for d in &mut node_diags {
                 if d.node.is_none() {
                     d.node = Some(node.name.clone());
@@ -336,6 +364,45 @@ pub fn run_full<'p>(project: &'p Project, sel: &Selection) -> Outcome<'p> {
     Outcome {
         diagnostics: out,
         clusters,
+    }
+}
+
+/// The HC rules and shellcheck on one node's health checks.
+fn check_scripts(
+    db: &SourceDb,
+    node: &Node,
+    model: &NodeModel,
+    local: &LocalSelection,
+    out: &mut Vec<Diagnostic>,
+) {
+    let hc: Vec<_> = all()
+        .iter()
+        .filter_map(|r| match r.check {
+            Check::Script(f) if local.enabled(r.code) => Some(f),
+            _ => None,
+        })
+        .collect();
+    let sc = local.sc_enabled();
+    if hc.is_empty() && !sc {
+        return;
+    }
+    let targets = script::targets(db, node, model);
+    for target in &targets {
+        let cx = script::ScriptCtx {
+            db,
+            node,
+            model,
+            target,
+        };
+        for f in &hc {
+            f(&cx, out);
+        }
+    }
+    if sc && !targets.is_empty() {
+        let refs: Vec<&script::Target> = targets.iter().collect();
+        for found in script::shellcheck::run_all(db, &refs) {
+            out.extend(found.into_iter().filter(|d| local.enabled(d.code)));
+        }
     }
 }
 

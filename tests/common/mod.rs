@@ -81,6 +81,11 @@ pub fn write_tree(dir: &Path, files: &[(&str, &str)]) {
         let p = dir.join(rel);
         std::fs::create_dir_all(p.parent().unwrap()).unwrap();
         std::fs::write(&p, content).unwrap();
+        // Scripts are shipped executable, as a deployment would.
+        if content.starts_with("#!") {
+            use std::os::unix::fs::PermissionsExt;
+            std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o755)).unwrap();
+        }
     }
 }
 

@@ -18,7 +18,8 @@ The program of a `vrrp_script` or `notify*` command that:
   `/usr/sbin` are assumed present;
 - is a relative path with a `/` (keepalived runs from `/`, so `scripts/chk.sh` means
   `/scripts/chk.sh`);
-- exists but has no execute bit.
+- is a notify script that exists but has no execute bit (a `vrrp_script` without one is
+  HC006, which also checks its `#!` line).
 A bare name (`killall`, `pidof`) is looked up in `PATH` by keepalived and is not reported.
 
 ## Why it matters
@@ -63,15 +64,16 @@ const SYSTEM_DIRS: &[&str] = &[
 
 fn check(cx: &NodeCtx, out: &mut Vec<Diagnostic>) {
     let ka = &cx.model().keepalived;
-    let mut cmds: Vec<&Val<String>> = ka
+    // (command, whether it is a vrrp_script's: HC006 reports those without an execute bit)
+    let mut cmds: Vec<(&Val<String>, bool)> = ka
         .scripts
         .iter()
-        .filter_map(|s| s.script.as_ref())
+        .filter_map(|s| s.script.as_ref().map(|v| (v, true)))
         .collect();
     for i in &ka.instances {
-        cmds.extend(i.notify.iter().map(|n| &n.1));
+        cmds.extend(i.notify.iter().map(|n| (&n.1, false)));
     }
-    for c in cmds {
+    for (c, is_check) in cmds {
         let Some(prog) = command_program(&c.value) else {
             continue;
         };
@@ -86,6 +88,7 @@ fn check(cx: &NodeCtx, out: &mut Vec<Diagnostic>) {
             continue;
         } else {
             match cx.node().program(&prog) {
+                Some(p) if p.resolved.is_some() && !p.executable && is_check => continue,
                 Some(p) if p.resolved.is_some() && !p.executable => {
                     format!(
                         "`{prog}` is not executable: keepalived cannot run it, and a script that cannot run counts as success"

@@ -1,0 +1,95 @@
+//! HC002: a check that only proves a process exists.
+
+use super::ScriptCtx;
+use crate::diagnostic::{Diagnostic, Severity};
+use crate::rules::{Check, FixKind, Rule};
+use crate::shell::analysis::{ProbeKind, Role};
+
+pub static RULE: Rule = Rule {
+    code: "HC002",
+    name: "check-only-process",
+    severity: Severity::Warning,
+    fix: FixKind::Unsafe,
+    summary: "the check only proves a process named nginx exists (`ps -C`, `pidof`, `killall -0`, `pgrep` without `-x`), not that it serves",
+    docs: r#"## What it finds
+A health check whose only probes look for a process: `ps -C`, `ps aux | grep`, `pidof`,
+`pgrep`, `killall -0`, `kill -0`, `systemctl is-active`, `service X status`. A check that
+also talks to the service (`curl`, `wget`, `nc`, `/dev/tcp`, a database client) or runs a
+program haconf does not know is not reported.
+
+## Why it matters
+A process can exist and serve nothing: nginx with a broken upstream, a full disk, workers
+stuck, or a master process left after a failed reload. The VIP stays on a node that answers
+with errors, or not at all. `pgrep nginx` without `-x` also matches `nginx-exporter` or
+`nginx-debug`.
+
+## Example
+```
+vrrp_script chk_nginx {
+    script "killall -0 nginx"
+}
+```
+
+## Fix
+Ask nginx to serve a request: `curl -fsS -o /dev/null --max-time 1 http://127.0.0.1/`.
+`haconf fix --unsafe` replaces a check of the nginx process with such a probe.
+
+## References
+- ha-pitfalls-and-generators: "process checks prove existence, not service"
+- keepalived.conf(5), `vrrp_script`
+"#,
+    check: Check::Script(check),
+    bad: &[(
+        "keepalived.conf",
+        "vrrp_script chk {\n    script \"killall -0 nginx\"\n    interval 2\n    timeout 1\n    weight -20\n}\n",
+    )],
+    good: &[(
+        "keepalived.conf",
+        "vrrp_script chk {\n    script \"/usr/bin/curl -fsS -o /dev/null --max-time 1 http://127.0.0.1/\"\n    interval 2\n    timeout 1\n    weight -20\n}\n",
+    )],
+};
+
+fn check(cx: &ScriptCtx, out: &mut Vec<Diagnostic>) {
+    let Some(a) = cx.analysis() else { return };
+    let mut process = None;
+    for c in &a.commands {
+        match c.role {
+            Role::Probe(ProbeKind::Process) => {
+                process.get_or_insert(c);
+            }
+            Role::Probe(ProbeKind::Service) | Role::Unknown => return,
+            _ => {}
+        }
+    }
+    let Some(p) = process else { return };
+    let what = p
+        .args()
+        .iter()
+        .rev()
+        .find(|a| {
+            !a.starts_with('-') && !matches!(a.as_str(), "0" | "status" | "is-active" | "is-failed")
+        })
+        .cloned()
+        .unwrap_or_else(|| "the service".into());
+    let shown = cx.db.get(cx.target.file).slice(p.span).to_string();
+    let mut msg = format!(
+        "the check only proves that a process named `{what}` exists (`{shown}`), not that it serves requests"
+    );
+    if p.name == "pgrep"
+        && !crate::shell::analysis::has_flag(
+            &p.args().iter().map(String::as_str).collect::<Vec<_>>(),
+            'x',
+            &["exact"],
+            "gGPsStuUF",
+        )
+    {
+        msg.push_str("; without `-x`, pgrep also matches longer names such as `nginx-exporter`");
+    }
+    let mut d = cx.diag("HC002", p.span, msg).with_help(
+        "ask the service to answer: `curl -fsS -o /dev/null --max-time 1 http://127.0.0.1/`",
+    );
+    if what.contains("nginx") || what.contains("openresty") {
+        d = d.with_fix(cx.probe_fix("HC002: the previous check only proved a process exists"));
+    }
+    out.push(d);
+}

@@ -1,0 +1,255 @@
+//! Health-check rules (HC): what keepalived will see from the scripts its `vrrp_script`s run.
+//!
+//! Each distinct check of a node is analysed once: a script file the node ships, or the
+//! inline command of a `script "..."` line (`killall -0 nginx`). Scripts with a non-shell
+//! `#!` (python, perl) are only checked for HC006.
+
+pub mod check_has_side_effects;
+pub mod check_never_fails;
+pub mod check_only_process;
+pub mod check_probes_vip;
+pub mod check_slower_than_timeout;
+pub mod check_stops_keepalived;
+pub mod probe_ignores_http_errors;
+pub mod script_not_executable;
+pub mod script_syntax_error;
+pub mod shellcheck;
+
+use crate::diagnostic::{Applicability, Diagnostic, Edit, Fix, Related};
+use crate::model::{NodeModel, Script};
+use crate::project::{Node, command_program};
+use crate::shell::analysis::{Analysis, analyse};
+use crate::shell::{self, ParseError};
+use crate::source::{FileId, SourceDb, Span};
+
+/// One check command of a node, parsed and analysed.
+pub struct Target {
+    /// The file holding the text: the script, or keepalived.conf for an inline command.
+    pub file: FileId,
+    /// The analysed text in that file.
+    pub span: Span,
+    pub inline: bool,
+    /// Index into `Node::programs` for a script file.
+    pub program: Option<usize>,
+    /// Indexes into the node's `vrrp_script`s that run it.
+    pub scripts: Vec<usize>,
+    /// The interpreter of the `#!` line (`None`: no `#!`, run through `/bin/sh`).
+    pub interpreter: Option<String>,
+    /// `None` when the interpreter is not a shell.
+    pub parsed: Option<Result<shell::Node, ParseError>>,
+    pub analysis: Option<Analysis>,
+}
+
+impl Target {
+    /// The node's `vrrp_script`s that run this check.
+    pub fn scripts<'m>(&self, model: &'m NodeModel) -> impl Iterator<Item = &'m Script> {
+        self.scripts
+            .iter()
+            .filter_map(|&i| model.keepalived.scripts.get(i))
+    }
+
+    /// The shortest `timeout` among the `vrrp_script`s that run it, with its script.
+    pub fn timeout<'m>(&self, model: &'m NodeModel) -> Option<(f64, &'m Script)> {
+        self.scripts(model)
+            .map(|s| (s.timeout(), s))
+            .min_by(|a, b| a.0.total_cmp(&b.0))
+    }
+
+    /// "`chk_nginx`" or "`chk_a`, `chk_b`".
+    pub fn names(&self, model: &NodeModel) -> String {
+        let v: Vec<String> = self
+            .scripts(model)
+            .map(|s| format!("`{}`", s.name.value))
+            .collect();
+        v.join(", ")
+    }
+
+    /// A related location on each `script` line that runs this file.
+    pub fn related(&self, model: &NodeModel) -> Vec<Related> {
+        if self.inline {
+            return Vec::new();
+        }
+        self.scripts(model)
+            .filter_map(|s| s.script.as_ref().map(|v| (s, v)))
+            .map(|(s, v)| Related {
+                file: v.file,
+                span: v.span,
+                message: format!("run by vrrp_script `{}`", s.name.value),
+            })
+            .collect()
+    }
+}
+
+/// What an HC check sees.
+pub struct ScriptCtx<'a> {
+    pub db: &'a SourceDb,
+    pub node: &'a Node,
+    pub model: &'a NodeModel,
+    pub target: &'a Target,
+}
+
+impl ScriptCtx<'_> {
+    pub fn analysis(&self) -> Option<&Analysis> {
+        self.target.analysis.as_ref()
+    }
+
+    /// A diagnostic in the script, with the `script` lines as related locations.
+    pub fn diag(&self, code: &'static str, span: Span, message: impl Into<String>) -> Diagnostic {
+        let mut d = Diagnostic::new(code, self.target.file, span, message);
+        d.related = self.target.related(self.model);
+        d
+    }
+
+    /// A fix that replaces the whole check with a real probe of the local nginx.
+    pub fn probe_fix(&self, why: &str) -> Fix {
+        let t = self.target;
+        let timeout = t.timeout(self.model).map_or(1.0, |(v, _)| v);
+        let limit = if timeout >= 2.0 {
+            timeout - 1.0
+        } else {
+            timeout / 2.0
+        };
+        let url = probe_url(self.model);
+        let limit_s = fmt_seconds(limit);
+        let cmd = format!("/usr/bin/curl -fsS -o /dev/null --max-time {limit_s} {url}");
+        let replacement = if t.inline {
+            cmd
+        } else {
+            format!(
+                "#!/bin/sh\n\
+                 # Written by `haconf fix` ({why}).\n\
+                 # Fails unless nginx on this node answers {url} within {limit_s} s,\n\
+                 # below the vrrp_script timeout of {} s. keepalived only reads the exit status.\n\
+                 exec {cmd}\n",
+                fmt_seconds(timeout)
+            )
+        };
+        Fix {
+            applicability: Applicability::Unsafe,
+            message: format!("replace the check with `curl -f` on {url} (limit {limit_s} s)"),
+            edits: vec![Edit {
+                file: t.file,
+                span: t.span,
+                replacement,
+            }],
+        }
+    }
+}
+
+/// `1`, `0.5`, `1.5`.
+pub fn fmt_seconds(v: f64) -> String {
+    let s = format!("{v:.3}");
+    s.trim_end_matches('0').trim_end_matches('.').to_string()
+}
+
+/// The URL of the local nginx: the port of its first listen (80 when it has none), on
+/// loopback when it listens on the wildcard address.
+fn probe_url(model: &NodeModel) -> String {
+    let listens = &model.nginx.listens;
+    let pick = listens
+        .iter()
+        .find(|l| l.port == Some(80) || l.port.is_none())
+        .or_else(|| listens.first());
+    let port = pick.and_then(|l| l.port).unwrap_or(80);
+    let host = match pick.and_then(|l| l.addr) {
+        Some(a) if !a.is_unspecified() => match a {
+            std::net::IpAddr::V6(v6) => format!("[{v6}]"),
+            v4 => v4.to_string(),
+        },
+        _ => "127.0.0.1".to_string(),
+    };
+    let scheme = if port == 443 { "https" } else { "http" };
+    if (scheme == "http" && port == 80) || (scheme == "https" && port == 443) {
+        format!("{scheme}://{host}/")
+    } else {
+        format!("{scheme}://{host}:{port}/")
+    }
+}
+
+/// Shells whose scripts we parse.
+fn is_shell(interp: &str) -> bool {
+    matches!(
+        interp,
+        "sh" | "bash" | "dash" | "ash" | "ksh" | "mksh" | "zsh" | "busybox"
+    )
+}
+
+/// The interpreter named by a `#!` line (`/usr/bin/env bash` gives `bash`), and whether
+/// it is given `-e`.
+pub fn shebang(text: &str) -> Option<(String, bool)> {
+    let line = text.strip_prefix("#!")?.lines().next().unwrap_or("");
+    let mut words = line.split_whitespace();
+    let mut prog = crate::shell::analysis::basename(words.next()?).to_string();
+    let mut rest: Vec<&str> = words.collect();
+    if prog == "env" && !rest.is_empty() {
+        prog = crate::shell::analysis::basename(rest.remove(0)).to_string();
+    }
+    let errexit = rest
+        .iter()
+        .any(|a| a.starts_with('-') && !a.starts_with("--") && a.contains('e'));
+    Some((prog, errexit))
+}
+
+/// The checks of a node: one target per script file or inline command.
+pub fn targets(db: &SourceDb, node: &Node, model: &NodeModel) -> Vec<Target> {
+    let mut out: Vec<Target> = Vec::new();
+    for (si, s) in model.keepalived.scripts.iter().enumerate() {
+        let Some(v) = &s.script else { continue };
+        let prog = command_program(&v.value);
+        let program = prog.as_deref().and_then(|p| {
+            node.programs
+                .iter()
+                .position(|x| x.configured == p && x.file.is_some())
+        });
+        let (file, span, inline) = match program.and_then(|i| node.programs[i].file) {
+            Some(f) => (f, Span::new(0, db.get(f).text.len()), false),
+            None => {
+                if prog.is_none() {
+                    continue;
+                }
+                let src = db.get(v.file).slice(v.span);
+                let q = usize::from(src.starts_with(['"', '\'']));
+                let start = v.span.start + q;
+                (v.file, Span::new(start, start + v.value.len()), true)
+            }
+        };
+        if let Some(t) = out.iter_mut().find(|t| t.file == file && t.span == span) {
+            t.scripts.push(si);
+            continue;
+        }
+        let text = &db.get(file).text[span.start..span.end];
+        // Inline commands and scripts without `#!` are run by /bin/sh.
+        let (interpreter, errexit) = if inline {
+            (None, false)
+        } else {
+            match shebang(text) {
+                Some((p, e)) => (Some(p), e),
+                None => (None, false),
+            }
+        };
+        let shellish = interpreter.as_deref().is_none_or(is_shell);
+        let parsed = shellish.then(|| shell::parse(text, span.start));
+        let analysis = match &parsed {
+            Some(Ok(n)) => Some(analyse(n, errexit)),
+            _ => None,
+        };
+        out.push(Target {
+            file,
+            span,
+            inline,
+            program,
+            scripts: vec![si],
+            interpreter,
+            parsed,
+            analysis,
+        });
+    }
+    out
+}
+
+/// The line (without its newline) that holds `span`'s start: for messages.
+pub fn line_of(db: &SourceDb, file: FileId, span: Span) -> String {
+    let f = db.get(file);
+    let (line, _) = f.line_col(span.start);
+    f.line_text(line).trim().to_string()
+}

@@ -1,0 +1,125 @@
+//! HC006: a check script keepalived cannot execute as intended.
+
+use super::ScriptCtx;
+use crate::diagnostic::{Applicability, Diagnostic, Edit, Fix, Severity};
+use crate::rules::{Check, FixKind, Rule};
+use crate::source::Span;
+
+pub static RULE: Rule = Rule {
+    code: "HC006",
+    name: "script-not-executable",
+    severity: Severity::Error,
+    fix: FixKind::SafeSometimes,
+    summary: "missing shebang, or no execute bit",
+    docs: r#"## What it finds
+A check script the node ships that has no execute bit, or whose first line is not a `#!`
+line (including the common typo `#/bin/bash`, which is a comment).
+
+## Why it matters
+keepalived disables a `vrrp_script` it cannot execute, and at run time a script that cannot
+be executed counts as **success**. A script without `#!` is run through `system()`, that is
+`/bin/sh` — dash on Debian and Ubuntu — so bash syntax (`[[ ]]`, arrays, `function`) fails,
+usually in a way that makes the check pass or always fail; keepalived only logs "Please add a
+#! shebang" to syslog.
+
+## Example
+```
+#/bin/bash
+[[ $(pidof nginx) ]] || exit 1
+```
+
+## Fix
+Start the script with `#!/bin/sh` (or `#!/bin/bash` when it uses bash), and `chmod 755` it.
+`haconf fix` adds the missing `#!` (turning `#/bin/bash` into `#!/bin/bash`, or adding
+`#!/bin/sh`, which is how keepalived runs it today); the execute bit is reported for a
+person (or your deployment tool) to set.
+
+## References
+- keepalived-facts: "Scripts without `#!` are run through `system()` and logged with 'Please add a #! shebang'"
+- keepalived `core/notify.c` ("Script errors aren't server errors")
+"#,
+    check: Check::Script(check),
+    bad: &[
+        (
+            "keepalived.conf",
+            "vrrp_script chk {\n    script \"/etc/keepalived/chk.sh\"\n    interval 2\n    timeout 1\n}\n",
+        ),
+        ("chk.sh", "#/bin/bash\n[[ $(pidof nginx) ]] || exit 1\n"),
+    ],
+    good: &[
+        (
+            "keepalived.conf",
+            "vrrp_script chk {\n    script \"/etc/keepalived/chk.sh\"\n    interval 2\n    timeout 1\n}\n",
+        ),
+        (
+            "chk.sh",
+            "#!/bin/sh\nexec curl -fs -o /dev/null --max-time 0.5 http://127.0.0.1/\n",
+        ),
+    ],
+};
+
+fn check(cx: &ScriptCtx, out: &mut Vec<Diagnostic>) {
+    let t = cx.target;
+    if t.inline {
+        return;
+    }
+    let f = cx.db.get(t.file);
+    let first_end = f.text.find('\n').unwrap_or(f.text.len());
+    let first = &f.text[..first_end];
+    if !f.text.starts_with("#!") {
+        let typo = first.starts_with('#') && first.contains("/bin/");
+        let (msg, edit) = if typo {
+            (
+                format!(
+                    "the first line `{}` is a comment, not a `#!` line: keepalived runs the script through /bin/sh (dash on Debian), not `{}`",
+                    first.trim_end(),
+                    first[1..].trim()
+                ),
+                Edit {
+                    file: t.file,
+                    span: Span::new(0, 1),
+                    replacement: "#!".into(),
+                },
+            )
+        } else {
+            (
+                "the script has no `#!` line: keepalived runs it through /bin/sh (dash on Debian) and logs \"Please add a #! shebang\"".to_string(),
+                Edit {
+                    file: t.file,
+                    span: Span::new(0, 0),
+                    replacement: "#!/bin/sh\n".into(),
+                },
+            )
+        };
+        let fix_msg = if typo {
+            format!("make it `#!{}`", first[1..].trim())
+        } else {
+            "add `#!/bin/sh` (how keepalived runs it today)".to_string()
+        };
+        out.push(
+            cx.diag("HC006", Span::new(0, first_end), msg)
+                .with_help("start the script with `#!/bin/sh`, or `#!/bin/bash` when it uses bash")
+                .with_fix(Fix {
+                    applicability: Applicability::Safe,
+                    message: fix_msg,
+                    edits: vec![edit],
+                }),
+        );
+    }
+    if let Some(p) = t.program.map(|i| &cx.node.programs[i])
+        && p.resolved.is_some()
+        && !p.executable
+    {
+        out.push(
+            cx.diag(
+                "HC006",
+                Span::new(0, first_end),
+                format!(
+                    "`{}` has no execute bit: keepalived cannot run it, and a check that cannot run counts as success",
+                    p.configured
+                ),
+            )
+            .with_help("`chmod 755` the script on every node (and in the tool that deploys it)"),
+        );
+    }
+}

@@ -1,0 +1,158 @@
+//! shellcheck's findings on health-check scripts, passed on as `SCxxxx` diagnostics.
+//!
+//! When `shellcheck` is on `PATH` (or `HACONF_SHELLCHECK` names it; `HACONF_SHELLCHECK=none`
+//! turns it off), each shell script a `vrrp_script` runs is given to `shellcheck -f json1`
+//! on standard input (so unsaved editor buffers are checked as typed), all at once in
+//! parallel. shellcheck honours `# shellcheck disable=` itself. Its levels map to ours:
+//! error → error, warning → warning, info and style → info.
+
+use super::Target;
+use crate::diagnostic::{Diagnostic, Severity};
+use crate::source::{SourceDb, Span};
+use std::collections::HashSet;
+use std::io::Write;
+use std::process::{Command, Stdio};
+use std::sync::{Mutex, OnceLock};
+
+/// The shellcheck binary to run, if any.
+pub fn binary() -> Option<String> {
+    static BIN: OnceLock<Option<String>> = OnceLock::new();
+    BIN.get_or_init(|| {
+        let name = std::env::var("HACONF_SHELLCHECK").unwrap_or_else(|_| "shellcheck".into());
+        if name == "none" || name.is_empty() {
+            return None;
+        }
+        let ok = Command::new(&name)
+            .arg("--version")
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status()
+            .is_ok_and(|s| s.success());
+        ok.then_some(name)
+    })
+    .clone()
+}
+
+/// What `--verbose` says when scripts were not given to shellcheck.
+pub fn note() -> Option<String> {
+    binary().is_none().then(|| {
+        "shellcheck was not found on PATH (or HACONF_SHELLCHECK=none): no SCxxxx findings on the check scripts".to_string()
+    })
+}
+
+/// `SC2086` as a `&'static str` (codes are few; each is kept once).
+fn intern(code: String) -> &'static str {
+    static SEEN: OnceLock<Mutex<HashSet<&'static str>>> = OnceLock::new();
+    let mut seen = SEEN
+        .get_or_init(Default::default)
+        .lock()
+        .unwrap_or_else(|e| e.into_inner());
+    if let Some(s) = seen.get(code.as_str()) {
+        return s;
+    }
+    let s: &'static str = Box::leak(code.into_boxed_str());
+    seen.insert(s);
+    s
+}
+
+/// The wiki page of a shellcheck code.
+pub fn wiki(code: &str) -> String {
+    format!("https://www.shellcheck.net/wiki/{code}")
+}
+
+/// Whether a code is one of shellcheck's.
+pub fn is_sc(code: &str) -> bool {
+    code.len() > 2 && code.starts_with("SC") && code[2..].bytes().all(|b| b.is_ascii_digit())
+}
+
+/// Runs shellcheck on every target that is a shell script file; returns each one's
+/// findings (in the order of `targets`). Nothing when shellcheck is absent.
+pub fn run_all(db: &SourceDb, targets: &[&Target]) -> Vec<Vec<Diagnostic>> {
+    let mut out: Vec<Vec<Diagnostic>> = targets.iter().map(|_| Vec::new()).collect();
+    let Some(bin) = binary() else { return out };
+    // Start them all, then collect: shellcheck spends its time starting up.
+    let mut running = Vec::new();
+    for (k, t) in targets.iter().enumerate() {
+        if t.inline || !matches!(t.parsed, Some(Ok(_))) {
+            continue;
+        }
+        let shell = t
+            .interpreter
+            .as_deref()
+            .filter(|s| matches!(*s, "bash" | "dash" | "ksh"))
+            .unwrap_or("sh");
+        let text = db.get(t.file).text.clone();
+        let child = Command::new(&bin)
+            .args(["-f", "json1", "-s", shell, "-"])
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn();
+        let Ok(mut child) = child else { continue };
+        if let Some(mut stdin) = child.stdin.take() {
+            // A script bigger than the pipe buffer is written from its own thread.
+            std::thread::spawn(move || {
+                let _ = stdin.write_all(text.as_bytes());
+            });
+        }
+        running.push((k, child));
+    }
+    for (k, child) in running {
+        let Ok(o) = child.wait_with_output() else {
+            continue;
+        };
+        out[k] = parse_json1(db, targets[k], &o.stdout);
+    }
+    out
+}
+
+fn parse_json1(db: &SourceDb, t: &Target, json: &[u8]) -> Vec<Diagnostic> {
+    let Ok(v) = serde_json::from_slice::<serde_json::Value>(json) else {
+        return Vec::new();
+    };
+    let f = db.get(t.file);
+    let pos = |line: u64, col: u64| -> usize {
+        let line = (line as usize).clamp(1, f.line_count().max(1));
+        let start = f.offset(line, 1);
+        let text = f.line_text(line);
+        // json1 counts characters, a tab as one.
+        let col = text
+            .char_indices()
+            .nth((col as usize).max(1) - 1)
+            .map_or(text.len(), |(i, _)| i);
+        start + col
+    };
+    let mut out = Vec::new();
+    for c in v["comments"].as_array().into_iter().flatten() {
+        let (Some(code), Some(line), Some(col)) =
+            (c["code"].as_u64(), c["line"].as_u64(), c["column"].as_u64())
+        else {
+            continue;
+        };
+        let start = pos(line, col);
+        let end = pos(
+            c["endLine"].as_u64().unwrap_or(line),
+            c["endColumn"].as_u64().unwrap_or(col),
+        )
+        .max(start);
+        let code = intern(format!("SC{code}"));
+        let severity = match c["level"].as_str() {
+            Some("error") => Severity::Error,
+            Some("warning") => Severity::Warning,
+            _ => Severity::Info,
+        };
+        let mut d = Diagnostic::new(
+            code,
+            t.file,
+            Span::new(start, end),
+            c["message"]
+                .as_str()
+                .unwrap_or("shellcheck finding")
+                .to_string(),
+        )
+        .with_help(format!("shellcheck {code}: {}", wiki(code)));
+        d.severity = severity;
+        out.push(d);
+    }
+    out
+}
