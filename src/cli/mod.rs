@@ -293,6 +293,14 @@ fn check(args: CheckArgs) -> i32 {
                 for n in &project.notes {
                     eprintln!("note: {n}");
                 }
+                let has_scripts = project
+                    .clusters
+                    .iter()
+                    .flat_map(|c| &c.nodes)
+                    .any(|n| n.programs.iter().any(|p| p.file.is_some()));
+                if has_scripts && let Some(n) = crate::rules::script::shellcheck::note() {
+                    eprintln!("note: {n}");
+                }
                 let files = project.db.len();
                 let nodes: usize = project.clusters.iter().map(|c| c.nodes.len()).sum();
                 eprintln!(

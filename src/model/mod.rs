@@ -365,6 +365,38 @@ impl Reader<'_> {
         })
     }
 
+    /// The command of a `script`/`notify*` line. keepalived re-tokenises these with shell-like
+    /// rules, so `'...'` quotes too (the config lexer only knows `"`): the words from an
+    /// opening `'` to the closing one are the command.
+    fn command(&self, file: FileId, s: &Stmt) -> Option<Val<String>> {
+        let first = s.words.get(1)?;
+        if !first.value.starts_with('\'') {
+            return self.val(file, s, |v| Some(v.to_owned()));
+        }
+        let mut parts: Vec<&str> = Vec::new();
+        let mut end = first.span;
+        for (k, w) in s.words[1..].iter().enumerate() {
+            parts.push(&w.value);
+            end = w.span;
+            let closes = if k == 0 {
+                w.value.len() > 1 && w.value.ends_with('\'')
+            } else {
+                w.value.ends_with('\'')
+            };
+            if closes {
+                break;
+            }
+        }
+        let joined = parts.join(" ");
+        let inner = joined.strip_prefix('\'').unwrap_or(&joined);
+        let inner = inner.strip_suffix('\'').unwrap_or(inner);
+        Some(Val {
+            value: expand(inner, &self.defs)?,
+            file,
+            span: Span::new(first.span.start, end.end),
+        })
+    }
+
     fn loc(file: FileId, s: &Stmt) -> Loc {
         Loc {
             file,
@@ -526,7 +558,7 @@ fn read_script(r: &Reader, file: FileId, s: &Stmt, name: String, span: Span) -> 
             Some("script") => {
                 // The command is the first word (quoted when it has arguments); words after
                 // it name a user.
-                sc.script = r.val(f, c, |v| Some(v.to_owned()));
+                sc.script = r.command(f, c);
             }
             Some("interval") => sc.interval = r.val(f, c, parse_decimal),
             Some("timeout") => sc.timeout = r.val(f, c, parse_decimal),
@@ -655,7 +687,7 @@ fn read_instance(r: &Reader, file: FileId, s: &Stmt, name: String, span: Span) -
             "no_accept" => i.no_accept = Some(Reader::loc(f, c)),
             "down_timer_adverts" => i.down_timer_adverts = r.val(f, c, |v| v.parse().ok()),
             k if k.starts_with("notify") => {
-                if let Some(v) = r.val(f, c, |v| Some(v.to_owned())) {
+                if let Some(v) = r.command(f, c) {
                     i.notify.push((k.to_owned(), v));
                 }
             }

@@ -79,7 +79,7 @@ fn section(docs: &str, title: &str) -> String {
 
 pub fn render(db: &SourceDb, diags: &[Diagnostic]) -> String {
     let rules = crate::rules::all();
-    let rule_meta: Vec<Value> = rules
+    let mut rule_meta: Vec<Value> = rules
         .iter()
         .map(|r| {
             json!({
@@ -89,10 +89,26 @@ pub fn render(db: &SourceDb, diags: &[Diagnostic]) -> String {
                 "fullDescription": {"text": section(r.docs, "What it finds")},
                 "help": {"text": format!("{}\n\nFix: {}", section(r.docs, "Why it matters"), section(r.docs, "Fix")), "markdown": r.docs},
                 "defaultConfiguration": {"level": level(r.severity)},
-                "properties": {"tags": [match &r.code[..2] { "KA" => "keepalived", "NX" => "nginx", "CL" => "cluster", _ => "haconf" }]},
+                "properties": {"tags": [match &r.code[..2] { "KA" => "keepalived", "NX" => "nginx", "CL" => "cluster", "HC" => "health-check", _ => "haconf" }]},
             })
         })
         .collect();
+    // shellcheck's codes are not in the registry: one descriptor per code seen, after ours.
+    let mut ids: Vec<&str> = rules.iter().map(|r| r.code).collect();
+    for d in diags {
+        if crate::rules::script::shellcheck::is_sc(d.code) && !ids.contains(&d.code) {
+            ids.push(d.code);
+            let wiki = crate::rules::script::shellcheck::wiki(d.code);
+            rule_meta.push(json!({
+                "id": d.code,
+                "name": format!("shellcheck-{}", d.code),
+                "shortDescription": {"text": format!("shellcheck {}", d.code)},
+                "helpUri": wiki,
+                "help": {"text": format!("See {wiki}")},
+                "properties": {"tags": ["shellcheck"]},
+            }));
+        }
+    }
     let results: Vec<Value> = diags
         .iter()
         .map(|d| {
@@ -101,7 +117,7 @@ pub fn render(db: &SourceDb, diags: &[Diagnostic]) -> String {
             let path = display_path(&f.path);
             let mut r = json!({
                 "ruleId": d.code,
-                "ruleIndex": rules.iter().position(|r| r.code == d.code).unwrap_or(0),
+                "ruleIndex": ids.iter().position(|c| *c == d.code).unwrap_or(0),
                 "level": level(d.severity),
                 "message": {"text": d.message},
                 "locations": [location(db, d.file, d.span)],

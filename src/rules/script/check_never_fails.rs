@@ -67,7 +67,8 @@ replaces the script with such a probe, with a time limit below the `vrrp_script`
 
 fn check(cx: &ScriptCtx, out: &mut Vec<Diagnostic>) {
     let Some(a) = cx.analysis() else { return };
-    if a.can_fail() || a.ends.is_empty() {
+    // A wait without a bound ends in keepalived's timeout, which is a failure.
+    if a.can_fail() || a.ends.is_empty() || a.ends.iter().any(|e| e.elapsed.is_infinite()) {
         return;
     }
     // Where the script falls off its end: its last line. Explicit ends are where they are.

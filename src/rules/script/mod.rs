@@ -207,10 +207,17 @@ pub fn targets(db: &SourceDb, node: &Node, model: &NodeModel) -> Vec<Target> {
                 if prog.is_none() {
                     continue;
                 }
+                // The command as written between its quotes (offsets are the file's).
                 let src = db.get(v.file).slice(v.span);
-                let q = usize::from(src.starts_with(['"', '\'']));
-                let start = v.span.start + q;
-                (v.file, Span::new(start, start + v.value.len()), true)
+                let q = src.chars().next().filter(|c| *c == '"' || *c == '\'');
+                let (start, mut end) = (v.span.start, v.span.end);
+                if let Some(q) = q {
+                    end -= usize::from(src.len() > 1 && src.ends_with(q));
+                    (v.file, Span::new(start + 1, end), true)
+                } else {
+                    end = end.max(start);
+                    (v.file, Span::new(start, end), true)
+                }
             }
         };
         if let Some(t) = out.iter_mut().find(|t| t.file == file && t.span == span) {
