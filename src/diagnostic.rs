@@ -48,6 +48,8 @@ pub struct Edit {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Fix {
     pub applicability: Applicability,
+    /// File modes to set (`chmod`), with the text edits.
+    pub modes: Vec<(FileId, u32)>,
     pub message: String,
     pub edits: Vec<Edit>,
 }

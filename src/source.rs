@@ -174,6 +174,8 @@ pub struct SourceDb {
     files: Vec<SourceFile>,
     /// Files whose content was supplied by the caller (editor buffers) rather than read from disk.
     overlay: std::collections::HashMap<PathBuf, Vec<u8>>,
+    /// File modes supplied by the caller (a fix that sets the execute bit, not yet written).
+    modes: std::collections::HashMap<PathBuf, u32>,
     by_path: std::collections::HashMap<PathBuf, FileId>,
 }
 
@@ -188,6 +190,21 @@ impl SourceDb {
     /// Make `path` read as `bytes` instead of the file on disk (unsaved editor buffers).
     pub fn set_overlay(&mut self, path: PathBuf, bytes: Vec<u8>) {
         self.overlay.insert(path, bytes);
+    }
+
+    /// Make `path` look as if its mode were `mode`.
+    pub fn set_mode(&mut self, path: PathBuf, mode: u32) {
+        self.modes.insert(path, mode);
+    }
+
+    /// The permission bits of `path` (its overlay, else the file's).
+    pub fn mode(&self, path: &Path) -> Option<u32> {
+        use std::os::unix::fs::PermissionsExt;
+        self.modes.get(path).copied().or_else(|| {
+            std::fs::metadata(path)
+                .ok()
+                .map(|m| m.permissions().mode() & 0o7777)
+        })
     }
 
     pub fn add(&mut self, file: SourceFile) -> FileId {

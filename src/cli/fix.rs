@@ -74,12 +74,21 @@ pub fn run(args: FixArgs) -> i32 {
                 code = 2;
             }
         }
+        for (path, old, new) in &outcome.modes {
+            if let Err(e) = chmod_in_place(&paths, path, *old, *new) {
+                eprintln!("error: {}: {e}", display_path(path));
+                code = 2;
+            }
+        }
     } else {
         for (path, old, new) in &outcome.changed {
             let _ = so.write_all(
                 engine::unified_diff_secrets(&display_path(path), old, new, args.show_secrets)
                     .as_bytes(),
             );
+        }
+        for (path, old, new) in &outcome.modes {
+            let _ = writeln!(so, "{}", mode_line(&display_path(path), *old, *new));
         }
     }
     for (c, m) in &outcome.dropped {
@@ -91,12 +100,16 @@ pub fn run(args: FixArgs) -> i32 {
     } else {
         "Would apply"
     };
+    let mut touched: Vec<&PathBuf> = outcome.changed.iter().map(|c| &c.0).collect();
+    touched.extend(outcome.modes.iter().map(|m| &m.0));
+    touched.sort();
+    touched.dedup();
     let mut summary = format!(
         "{verb} {} fix{} to {} file{}",
         outcome.applied.len(),
         if outcome.applied.len() == 1 { "" } else { "es" },
-        outcome.changed.len(),
-        if outcome.changed.len() == 1 { "" } else { "s" }
+        touched.len(),
+        if touched.len() == 1 { "" } else { "s" }
     );
     if !args.unsafe_ && outcome.unsafe_available > 0 {
         summary.push_str(&format!(
@@ -165,6 +178,36 @@ fn write_in_place(
     result
 }
 
+/// `mode change 0644 => 0755 path` (as `git apply --summary` says it).
+pub fn mode_line(path: &str, old: u32, new: u32) -> String {
+    format!("mode change {old:04o} => {new:04o} {path}")
+}
+
+/// Sets `path`'s mode to `new`: refuses a file outside the checked directories or whose
+/// mode changed since it was read.
+fn chmod_in_place(roots: &[PathBuf], path: &Path, old: u32, new: u32) -> std::io::Result<()> {
+    use std::io::{Error, ErrorKind};
+    use std::os::unix::fs::PermissionsExt;
+    let real = std::fs::canonicalize(path)?;
+    let inside = roots
+        .iter()
+        .filter_map(|r| std::fs::canonicalize(r).ok())
+        .any(|r| real.starts_with(&r) || r == real);
+    if !inside {
+        return Err(Error::new(
+            ErrorKind::PermissionDenied,
+            "is a link to a file outside the cluster; mode not changed",
+        ));
+    }
+    let now = std::fs::metadata(&real)?.permissions().mode() & 0o7777;
+    if now != old {
+        return Err(Error::other(
+            "its mode changed since haconf read it; not changed",
+        ));
+    }
+    std::fs::set_permissions(&real, std::fs::Permissions::from_mode(new))
+}
+
 /// Copies each input directory (or file) into `out`, then writes the fixed files there.
 fn write_out(roots: &[PathBuf], out: &Path, outcome: &engine::Outcome) -> Result<(), String> {
     std::fs::create_dir_all(out).map_err(|e| format!("{}: {e}", out.display()))?;
@@ -189,6 +232,20 @@ fn write_out(roots: &[PathBuf], out: &Path, outcome: &engine::Outcome) -> Result
             dest.join(rel)
         };
         std::fs::write(&target, new).map_err(|e| format!("{}: {e}", target.display()))?;
+    }
+    for (path, _, new) in &outcome.modes {
+        let Some((root, dest)) = mapped.iter().find(|(r, _)| path.starts_with(r)) else {
+            continue;
+        };
+        let rel = path.strip_prefix(root).unwrap_or(path);
+        let target = if rel.as_os_str().is_empty() {
+            dest.clone()
+        } else {
+            dest.join(rel)
+        };
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&target, std::fs::Permissions::from_mode(*new))
+            .map_err(|e| format!("{}: {e}", target.display()))?;
     }
     Ok(())
 }
@@ -231,13 +288,15 @@ fn interactive(paths: &[PathBuf], args: &FixArgs, sel: &Selection) -> i32 {
         .iter()
         .filter(|d| {
             d.fix.as_ref().is_some_and(|f| {
-                !f.edits.is_empty() && (f.applicability == Applicability::Safe || args.unsafe_)
+                (!f.edits.is_empty() || !f.modes.is_empty())
+                    && (f.applicability == Applicability::Safe || args.unsafe_)
             })
         })
         .collect();
     let stdin = std::io::stdin();
     let mut lines = stdin.lock().lines();
     let mut accepted: Vec<&Edit> = Vec::new();
+    let mut accepted_modes: Vec<(PathBuf, u32)> = Vec::new();
     let mut n_accepted = 0;
     let mut all = false;
     for (i, d) in candidates.iter().enumerate() {
@@ -277,6 +336,11 @@ fn interactive(paths: &[PathBuf], args: &FixArgs, sel: &Selection) -> i32 {
                 engine::unified_diff(&display_path(&sf.path), &sf.bytes, &bytes)
             );
         }
+        for &(file, mode) in &fx.modes {
+            let path = &db.get(file).path;
+            let old = db.mode(path).unwrap_or(mode);
+            println!("{}", mode_line(&display_path(path), old, mode));
+        }
         let yes = if all {
             true
         } else {
@@ -284,7 +348,7 @@ fn interactive(paths: &[PathBuf], args: &FixArgs, sel: &Selection) -> i32 {
                 print!("Apply this fix? [y]es / [n]o / [a]ll / [q]uit: ");
                 let _ = std::io::stdout().flush();
                 let Some(Ok(answer)) = lines.next() else {
-                    return finish(&project, &accepted, n_accepted, args);
+                    return finish(&project, &accepted, &accepted_modes, n_accepted, args);
                 };
                 match answer.trim() {
                     "y" | "yes" => break true,
@@ -293,7 +357,9 @@ fn interactive(paths: &[PathBuf], args: &FixArgs, sel: &Selection) -> i32 {
                         all = true;
                         break true;
                     }
-                    "q" | "quit" => return finish(&project, &accepted, n_accepted, args),
+                    "q" | "quit" => {
+                        return finish(&project, &accepted, &accepted_modes, n_accepted, args);
+                    }
                     _ => println!("Please answer y, n, a or q."),
                 }
             }
@@ -308,16 +374,22 @@ fn interactive(paths: &[PathBuf], args: &FixArgs, sel: &Selection) -> i32 {
                 println!("(skipped: it overlaps a fix you already accepted; run haconf fix again)");
             } else {
                 accepted.extend(fx.edits.iter());
+                accepted_modes.extend(
+                    fx.modes
+                        .iter()
+                        .map(|&(file, mode)| (db.get(file).path.clone(), mode)),
+                );
                 n_accepted += 1;
             }
         }
     }
-    finish(&project, &accepted, n_accepted, args)
+    finish(&project, &accepted, &accepted_modes, n_accepted, args)
 }
 
 fn finish(
     project: &crate::project::Project,
     accepted: &[&crate::diagnostic::Edit],
+    modes: &[(PathBuf, u32)],
     n: usize,
     args: &FixArgs,
 ) -> i32 {
@@ -344,6 +416,18 @@ fn finish(
             code = 2;
         }
     }
+    let mut n_files = files.len();
+    for (path, mode) in modes {
+        let old = project.db.mode(path).unwrap_or(*mode);
+        if let Err(e) = chmod_in_place(&roots, path, old, *mode) {
+            eprintln!("error: {}: {e}", display_path(path));
+            code = 2;
+        }
+        if !files.iter().any(|f| &project.db.get(*f).path == path) {
+            n_files += 1;
+        }
+    }
+    let files = vec![(); n_files];
     println!(
         "\nApplied {n} fix{} to {} file{}.",
         if n == 1 { "" } else { "es" },

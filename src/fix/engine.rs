@@ -16,6 +16,8 @@ pub const MAX_ROUNDS: usize = 10;
 pub struct Outcome {
     /// Original and fixed bytes of every changed file.
     pub changed: Vec<(PathBuf, Vec<u8>, Vec<u8>)>,
+    /// Files whose mode changes: (path, old mode, new mode).
+    pub modes: Vec<(PathBuf, u32, u32)>,
     /// (code, message) of the fixes applied.
     pub applied: Vec<(String, String)>,
     /// Fixes dropped because their result did not parse.
@@ -42,6 +44,8 @@ fn syntax_errors(diags: &[Diagnostic], project: &Project) -> HashMap<PathBuf, us
 pub fn fix(paths: &[PathBuf], read_spec: bool, sel: &Selection, with_unsafe: bool) -> Outcome {
     let mut overlay: HashMap<PathBuf, Vec<u8>> = HashMap::new();
     let mut originals: HashMap<PathBuf, Vec<u8>> = HashMap::new();
+    let mut modes: HashMap<PathBuf, u32> = HashMap::new();
+    let mut original_modes: HashMap<PathBuf, u32> = HashMap::new();
     let mut out = Outcome::default();
     let mut project = Project::load_overlaid(paths, read_spec, overlay.clone());
     let mut diags = run(&project, sel);
@@ -52,7 +56,7 @@ pub fn fix(paths: &[PathBuf], read_spec: bool, sel: &Selection, with_unsafe: boo
         let mut taken: HashMap<usize, Vec<(usize, usize)>> = HashMap::new();
         for d in &diags {
             let Some(f) = &d.fix else { continue };
-            if !wanted(f.applicability) || f.edits.is_empty() {
+            if !wanted(f.applicability) || (f.edits.is_empty() && f.modes.is_empty()) {
                 continue;
             }
             let clash = f.edits.iter().any(|e| {
@@ -89,6 +93,15 @@ pub fn fix(paths: &[PathBuf], read_spec: bool, sel: &Selection, with_unsafe: boo
             }
         }
         let mut next = overlay.clone();
+        for d in &picked {
+            for &(file, mode) in &d.fix.as_ref().unwrap().modes {
+                let path = project.db.get(file).path.clone();
+                if let Some(old) = project.db.mode(&path) {
+                    original_modes.entry(path.clone()).or_insert(old);
+                }
+                modes.insert(path, mode);
+            }
+        }
         for (file, mut edits) in per_file {
             let sf = project.db.get(file);
             originals
@@ -102,7 +115,7 @@ pub fn fix(paths: &[PathBuf], read_spec: bool, sel: &Selection, with_unsafe: boo
             next.insert(sf.path.clone(), bytes);
         }
         let before = syntax_errors(&diags, &project);
-        let candidate = Project::load_overlaid(paths, read_spec, next.clone());
+        let candidate = Project::load_overlaid_modes(paths, read_spec, next.clone(), modes.clone());
         let cand_diags = run(&candidate, sel);
         let after = syntax_errors(&cand_diags, &candidate);
         // Undo the round for files that got new syntax errors.
@@ -136,7 +149,8 @@ pub fn fix(paths: &[PathBuf], read_spec: bool, sel: &Selection, with_unsafe: boo
                 }
             }
             overlay = next;
-            project = Project::load_overlaid(paths, read_spec, overlay.clone());
+            project =
+                Project::load_overlaid_modes(paths, read_spec, overlay.clone(), modes.clone());
             diags = run(&project, sel);
             // Fixes that broke a file are not tried again.
             let dropped = out.dropped.clone();
@@ -161,6 +175,13 @@ pub fn fix(paths: &[PathBuf], read_spec: bool, sel: &Selection, with_unsafe: boo
         }
     }
     out.changed.sort_by(|a, b| a.0.cmp(&b.0));
+    for (path, new) in &modes {
+        let old = original_modes.get(path).copied().unwrap_or(*new);
+        if old != *new {
+            out.modes.push((path.clone(), old, *new));
+        }
+    }
+    out.modes.sort();
     out.unsafe_available = diags
         .iter()
         .filter(|d| {

@@ -332,12 +332,25 @@ impl Project {
         read_spec: bool,
         overlay: HashMap<PathBuf, Vec<u8>>,
     ) -> Project {
+        Self::load_overlaid_modes(paths, read_spec, overlay, HashMap::new())
+    }
+
+    /// As `load_overlaid`, with file modes overlaid too (fixes that `chmod`).
+    pub fn load_overlaid_modes(
+        paths: &[PathBuf],
+        read_spec: bool,
+        overlay: HashMap<PathBuf, Vec<u8>>,
+        modes: HashMap<PathBuf, u32>,
+    ) -> Project {
         let mut p = Project {
             read_spec,
             ..Project::default()
         };
         for (path, bytes) in overlay {
             p.db.set_overlay(path, bytes);
+        }
+        for (path, mode) in modes {
+            p.db.set_mode(path, mode);
         }
         let mut loose: Vec<PathBuf> = Vec::new();
         for path in paths {
@@ -612,10 +625,10 @@ impl Project {
                 } else {
                     None
                 };
-                let executable = resolved.as_ref().is_some_and(|p| {
-                    use std::os::unix::fs::PermissionsExt;
-                    std::fs::metadata(p).is_ok_and(|m| m.permissions().mode() & 0o111 != 0)
-                });
+                let executable = resolved
+                    .as_ref()
+                    .and_then(|p| self.db.mode(p))
+                    .is_some_and(|m| m & 0o111 != 0);
                 let file = resolved.as_ref().and_then(|p| self.db.load(p).ok());
                 Program {
                     configured,

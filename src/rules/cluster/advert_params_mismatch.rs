@@ -122,6 +122,7 @@ fn check(cx: &ClusterCtx, out: &mut Vec<Diagnostic>) {
                 if let (Some(w), Some((f, s)), true) = (&want, site, what == "advert_int") {
                     d.fix = Some(Fix {
                         applicability: Applicability::Safe,
+                        modes: Vec::new(),
                         message: format!("use advert_int {w}, as the majority"),
                         edits: vec![crate::fix::replace(f, s, w.clone())],
                     });

@@ -84,6 +84,7 @@ fn check(cx: &ClusterCtx, out: &mut Vec<Diagnostic>) {
             )
             .with_fix(Fix {
                 applicability: Applicability::Safe,
+                modes: Vec::new(),
                 message: "start as `state BACKUP`".into(),
                 edits: vec![crate::fix::replace(st.file, st.span, "BACKUP")],
             });

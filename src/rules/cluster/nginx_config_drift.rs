@@ -219,6 +219,7 @@ fn check(cx: &ClusterCtx, out: &mut Vec<Diagnostic>) {
             if maj.is_some() {
                 d.fix = Some(Fix {
                     applicability: Applicability::Unsafe,
+                    modes: Vec::new(),
                     message: format!("make it identical to node `{}`'s", nodes[*on].name),
                     edits: vec![crate::fix::replace(
                         *id,

@@ -86,6 +86,7 @@ fn check(cx: &ClusterCtx, out: &mut Vec<Diagnostic>) {
                 {
                     d.fix = Some(Fix {
                         applicability: Applicability::Safe,
+                        modes: Vec::new(),
                         message: format!(
                             "give node `{}`, which wins the tie today, priority {}",
                             node_name(cx, wn),

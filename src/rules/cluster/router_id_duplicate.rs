@@ -86,6 +86,7 @@ fn check(cx: &ClusterCtx, out: &mut Vec<Diagnostic>) {
         if name != id.value && !ids.iter().any(|x| x.is_some_and(|x| x.value == name)) {
             d.fix = Some(Fix {
                 applicability: Applicability::Safe,
+                modes: Vec::new(),
                 message: format!("set router_id to the node's name, `{name}`"),
                 edits: vec![crate::fix::replace(id.file, id.span, name)],
             });

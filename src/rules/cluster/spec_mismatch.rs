@@ -78,7 +78,7 @@ fn check(cx: &ClusterCtx, out: &mut Vec<Diagnostic>) {
                 src.span,
                 format!("node `{}` sends `{}` adverts from {}, but haconf.toml gives its address as {want}", node_name(cx, n), inst.name.value, src.value),
             )
-            .with_fix(Fix { applicability: Applicability::Safe, message: format!("use {want}, as haconf.toml"), edits: vec![crate::fix::replace(src.file, src.span, want.to_string())] });
+            .with_fix(Fix { applicability: Applicability::Safe, modes: Vec::new(), message: format!("use {want}, as haconf.toml"), edits: vec![crate::fix::replace(src.file, src.span, want.to_string())] });
             d.node = Some(node_name(cx, n).to_owned());
             out.push(d);
         }
@@ -121,6 +121,7 @@ fn check(cx: &ClusterCtx, out: &mut Vec<Diagnostic>) {
                 )
                 .with_fix(Fix {
                     applicability: Applicability::Safe,
+                    modes: Vec::new(),
                     message: format!("use VRID {}, as haconf.toml", want.get_ref()),
                     edits: vec![crate::fix::replace(
                         have.file,

@@ -114,6 +114,7 @@ fn check(cx: &ClusterCtx, out: &mut Vec<Diagnostic>) {
             }
             d.fix = Some(Fix {
                 applicability: Applicability::Safe,
+                modes: Vec::new(),
                 message: "switch every node to unicast with the other nodes as peers".into(),
                 edits,
             });

@@ -70,6 +70,7 @@ fn check(cx: &ClusterCtx, out: &mut Vec<Diagnostic>) {
                 )
                 .with_fix(Fix {
                     applicability: Applicability::Safe,
+                    modes: Vec::new(),
                     message: format!("delete the peer {own}"),
                     edits: vec![crate::fix::delete_stmt(cx.db, p.file, stmt)],
                 });

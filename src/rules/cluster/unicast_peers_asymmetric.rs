@@ -168,6 +168,7 @@ fn check(cx: &ClusterCtx, out: &mut Vec<Diagnostic>) {
                             expected.iter().map(|a| format!("{indent}{a}\n")).collect();
                         d.fix = Some(Fix {
                             applicability: Applicability::Safe,
+                            modes: Vec::new(),
                             message: format!(
                                 "list the other nodes: {}",
                                 expected

@@ -89,6 +89,7 @@ fn check(cx: &ClusterCtx, out: &mut Vec<Diagnostic>) {
             )
             .with_fix(Fix {
                 applicability: Applicability::Safe,
+                modes: Vec::new(),
                 message: format!("use VRID {want}, as {why}"),
                 edits: vec![crate::fix::replace(v.file, v.span, want.to_string())],
             });

@@ -79,6 +79,7 @@ fn check(cx: &NodeCtx, out: &mut Vec<Diagnostic>) {
             )
             .with_fix(Fix {
                 applicability: Applicability::Safe,
+                modes: Vec::new(),
                 message: "keep the first 8 characters".into(),
                 edits: vec![crate::fix::replace(p.file, p.span, replacement)],
             }),

@@ -118,6 +118,7 @@ fn check(cx: &KaCtx, out: &mut Vec<Diagnostic>) {
                         d.help = Some(format!("did you mean `{r}`?"));
                         d.fix = Some(Fix {
                             applicability: Applicability::Safe,
+                            modes: Vec::new(),
                             message: format!("write `{r}`"),
                             edits: vec![Edit { file, span: w.span, replacement: r }],
                         });

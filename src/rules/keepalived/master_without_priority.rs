@@ -61,6 +61,7 @@ fn check(cx: &NodeCtx, out: &mut Vec<Diagnostic>) {
             )
             .with_fix(Fix {
                 applicability: Applicability::Safe,
+                modes: Vec::new(),
                 message: "write `priority 255` explicitly".into(),
                 edits: vec![crate::fix::insert_after_line(cx.db, st.file, st.span.start, "priority 255")],
             }),

@@ -85,6 +85,7 @@ fn check(cx: &NodeCtx, out: &mut Vec<Diagnostic>) {
             });
             d.fix = Some(Fix {
                 applicability: Applicability::Safe,
+                modes: Vec::new(),
                 message: "start as `state BACKUP`".into(),
                 edits: vec![crate::fix::replace(m.file, m.span, "BACKUP")],
             });

@@ -81,6 +81,7 @@ fn check(cx: &NodeCtx, out: &mut Vec<Diagnostic>) {
                 if effective == u.value {
                     d.fix = Some(Fix {
                         applicability: Applicability::Safe,
+                        modes: Vec::new(),
                         message: "delete `mcast_src_ip`".into(),
                         edits: vec![crate::fix::delete_stmt(cx.db, m.file, stmt)],
                     });
@@ -94,6 +95,7 @@ fn check(cx: &NodeCtx, out: &mut Vec<Diagnostic>) {
             None => {
                 d.fix = Some(Fix {
                     applicability: Applicability::Safe,
+                    modes: Vec::new(),
                     message: "write `unicast_src_ip` instead".into(),
                     edits: vec![crate::fix::replace(
                         m.file,

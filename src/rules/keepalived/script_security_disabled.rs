@@ -122,6 +122,7 @@ fn check(cx: &NodeCtx, out: &mut Vec<Diagnostic>) {
     if !edits.is_empty() {
         d.fix = Some(Fix {
             applicability: Applicability::Unsafe,
+            modes: Vec::new(),
             message: format!("add `{}` to global_defs", lines.join("` and `")),
             edits,
         });

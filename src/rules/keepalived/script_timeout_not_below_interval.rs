@@ -79,6 +79,7 @@ fn check(cx: &NodeCtx, out: &mut Vec<Diagnostic>) {
                 )
                 .with_fix(Fix {
                     applicability: Applicability::Safe,
+                    modes: Vec::new(),
                     message: format!("set `timeout {}`", fmt_secs(suggested)),
                     edits: vec![crate::fix::replace(t.file, t.span, fmt_secs(suggested))],
                 }),
@@ -111,6 +112,7 @@ fn check(cx: &NodeCtx, out: &mut Vec<Diagnostic>) {
                     ) {
                         d.fix = Some(Fix {
                             applicability: Applicability::Safe,
+                            modes: Vec::new(),
                             message: format!("add `timeout {}`", fmt_secs(suggested)),
                             edits: vec![e],
                         });

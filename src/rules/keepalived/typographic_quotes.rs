@@ -81,6 +81,7 @@ fn check(cx: &KaCtx, out: &mut Vec<Diagnostic>) {
                 )
                 .with_fix(Fix {
                     applicability: Applicability::Safe,
+                    modes: Vec::new(),
                     message: "use `\"`".into(),
                     edits,
                 }),

@@ -85,6 +85,7 @@ fn check(cx: &NodeCtx, out: &mut Vec<Diagnostic>) {
                             crate::source::Span::new(t.span.start, t.span.start + t.name.len());
                         d.fix = Some(Fix {
                             applicability: Applicability::Unsafe,
+                            modes: Vec::new(),
                             message: format!("track `{c}`"),
                             edits: vec![Edit {
                                 file: t.file,

@@ -98,6 +98,7 @@ fn check(cx: &NodeCtx, out: &mut Vec<Diagnostic>) {
             let block = crate::fix::peer_block(cx.db, src.file, src.span.start, &peers);
             d.fix = Some(Fix {
                 applicability: Applicability::Safe,
+                modes: Vec::new(),
                 message: format!("add `unicast_peer {{ {} }}`", peers.join(" ")),
                 edits: vec![crate::fix::insert_after_line(
                     cx.db,

@@ -91,6 +91,7 @@ fn check(cx: &KaCtx, out: &mut Vec<Diagnostic>) {
             d.help = Some(format!("did you mean `{c}`?"));
             d.fix = Some(Fix {
                 applicability: Applicability::Safe,
+                modes: Vec::new(),
                 message: format!("replace `{kw}` with `{c}`"),
                 edits: vec![Edit { file, span: word.span, replacement: c.to_owned() }],
             });
@@ -104,6 +105,7 @@ fn check(cx: &KaCtx, out: &mut Vec<Diagnostic>) {
             d.help = Some(format!("write `{new}`"));
             d.fix = Some(Fix {
                 applicability: Applicability::Safe,
+                modes: Vec::new(),
                 message: format!("replace `{kw}` with `{new}`"),
                 edits: vec![Edit { file, span: word.span, replacement: new }],
             });

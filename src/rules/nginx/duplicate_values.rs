@@ -97,6 +97,7 @@ fn check(cx: &NgCtx, out: &mut Vec<Diagnostic>) {
                 })
                 .with_fix(Fix {
                     applicability: Applicability::Safe,
+                    modes: Vec::new(),
                     message: format!("remove the second `{}`", a.value),
                     edits: vec![crate::fix::replace(
                         file,

@@ -87,6 +87,7 @@ fn check(cx: &NodeCtx, out: &mut Vec<Diagnostic>) {
             .with_help("listen on the wildcard address, or set net.ipv4.ip_nonlocal_bind = 1 on every node")
             .with_fix(Fix {
                 applicability: Applicability::Unsafe,
+                modes: Vec::new(),
                 message: format!("listen on `{port}` (every address)"),
                 edits: vec![crate::fix::replace(l.file, l.span, port)],
             }),

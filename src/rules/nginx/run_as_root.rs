@@ -52,6 +52,7 @@ fn check(cx: &NodeCtx, out: &mut Vec<Diagnostic>) {
         )
         .with_fix(Fix {
             applicability: Applicability::Unsafe,
+            modes: Vec::new(),
             message: "run the workers as `nginx` (use `www-data` on Debian and Ubuntu)".into(),
             edits: vec![crate::fix::replace(u.file, u.span, "nginx")],
         }),

@@ -66,6 +66,7 @@ fn check(cx: &NgCtx, out: &mut Vec<Diagnostic>) {
             )
             .with_fix(Fix {
                 applicability: Applicability::Safe,
+                modes: Vec::new(),
                 message: format!("end `{}` with `;`", d.name.value),
                 edits: vec![Edit { file, span: Span::new(prev.span.end, prev.span.end), replacement: ";".into() }],
             }),

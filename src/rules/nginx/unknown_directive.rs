@@ -66,6 +66,7 @@ fn check(cx: &NgCtx, out: &mut Vec<Diagnostic>) {
             diag.help = Some(format!("did you mean `{c}`?"));
             diag.fix = Some(Fix {
                 applicability: Applicability::Safe,
+                modes: Vec::new(),
                 message: format!("replace `{name}` with `{c}`"),
                 edits: vec![Edit {
                     file,

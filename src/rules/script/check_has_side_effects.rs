@@ -103,6 +103,7 @@ fn check(cx: &ScriptCtx, out: &mut Vec<Diagnostic>) {
             };
             d = d.with_fix(Fix {
                 applicability: Applicability::Unsafe,
+                modes: Vec::new(),
                 message: format!("remove `{shown}`"),
                 edits: vec![Edit {
                     file: cx.target.file,

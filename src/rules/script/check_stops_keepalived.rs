@@ -79,6 +79,7 @@ fn check(cx: &ScriptCtx, out: &mut Vec<Diagnostic>) {
         if !cx.target.inline && !c.in_subst && !c.piped {
             d = d.with_fix(Fix {
                 applicability: Applicability::Unsafe,
+                modes: Vec::new(),
                 message: format!("replace `{shown}` with `exit 1`"),
                 edits: vec![Edit {
                     file: cx.target.file,

@@ -126,6 +126,7 @@ impl ScriptCtx<'_> {
         };
         Fix {
             applicability: Applicability::Unsafe,
+            modes: Vec::new(),
             message: format!("replace the check with `curl -f` on {url} (limit {limit_s} s)"),
             edits: vec![Edit {
                 file: t.file,

@@ -70,6 +70,7 @@ fn check(cx: &ScriptCtx, out: &mut Vec<Diagnostic>) {
             .with_help("add `-f` (`curl -fsS ...`)")
             .with_fix(Fix {
                 applicability: Applicability::Safe,
+                modes: Vec::new(),
                 message: "add `-f` to curl".into(),
                 edits: vec![Edit {
                     file: cx.target.file,

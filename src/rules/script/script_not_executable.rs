@@ -9,7 +9,7 @@ pub static RULE: Rule = Rule {
     code: "HC006",
     name: "script-not-executable",
     severity: Severity::Error,
-    fix: FixKind::SafeSometimes,
+    fix: FixKind::Safe,
     summary: "missing shebang, or no execute bit",
     docs: r#"## What it finds
 A check script the node ships that has no execute bit, or whose first line is not a `#!`
@@ -30,9 +30,10 @@ usually in a way that makes the check pass or always fail; keepalived only logs 
 
 ## Fix
 Start the script with `#!/bin/sh` (or `#!/bin/bash` when it uses bash), and `chmod 755` it.
-`haconf fix` adds the missing `#!` (turning `#/bin/bash` into `#!/bin/bash`, or adding
-`#!/bin/sh`, which is how keepalived runs it today); the execute bit is reported for a
-person (or your deployment tool) to set.
+`haconf fix` does both: it adds the missing `#!` (turning `#/bin/bash` into `#!/bin/bash`, or
+adding `#!/bin/sh`, which is how keepalived runs it today) and sets the execute bit where
+the file can be read (`0644` → `0755`); `--diff` shows it as `mode change 0644 => 0755`.
+Make the same change in the tool that deploys the script.
 
 ## References
 - keepalived-facts: "Scripts without `#!` are run through `system()` and logged with 'Please add a #! shebang'"
@@ -101,6 +102,7 @@ fn check(cx: &ScriptCtx, out: &mut Vec<Diagnostic>) {
                 .with_help("start the script with `#!/bin/sh`, or `#!/bin/bash` when it uses bash")
                 .with_fix(Fix {
                     applicability: Applicability::Safe,
+                    modes: Vec::new(),
                     message: fix_msg,
                     edits: vec![edit],
                 }),
@@ -119,7 +121,19 @@ fn check(cx: &ScriptCtx, out: &mut Vec<Diagnostic>) {
                     p.configured
                 ),
             )
-            .with_help("`chmod 755` the script on every node (and in the tool that deploys it)"),
+            .with_help("`chmod 755` the script on every node (and in the tool that deploys it)")
+            .with_fix(Fix {
+                applicability: Applicability::Safe,
+                modes: vec![(t.file, chmod_x(cx.db.mode(&cx.db.get(t.file).path)))],
+                message: "make it executable (`chmod +x`)".into(),
+                edits: Vec::new(),
+            }),
         );
     }
+}
+
+/// The mode with the execute bits added where it can be read (0644 → 0755, 0600 → 0700).
+fn chmod_x(mode: Option<u32>) -> u32 {
+    let m = mode.unwrap_or(0o644);
+    m | ((m & 0o444) >> 2)
 }
