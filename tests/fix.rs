@@ -57,6 +57,19 @@ fn out_dir_is_fixed_and_fixing_again_changes_nothing() {
                 ka.contains("enable_script_security") && ka.contains("script_user root"),
                 "{ka}"
             );
+            // The check now fails when nginx fails (HC001-HC005 are gone).
+            let script = std::fs::read_to_string(fixed.join("ha1/chk_nginx.sh")).unwrap();
+            assert!(script.contains("exec /usr/bin/curl -fsS"), "{script}");
+            let o = haconf()
+                .args(["check", "--format", "concise", "--select", "HC"])
+                .arg(&fixed)
+                .output()
+                .unwrap();
+            assert!(
+                o.stdout.is_empty(),
+                "{}",
+                String::from_utf8_lossy(&o.stdout)
+            );
         }
         // Idempotent: fixing the fixed cluster again changes nothing.
         let again = haconf()

@@ -91,3 +91,91 @@ fn fixed_keepalived_conf_passes_keepalived_t_silently() {
         );
     }
 }
+
+/// The check that `fix --unsafe` writes for the seed (HC001/HC002) does its job: against a real
+/// nginx on the loopback of a network namespace of the test's own, it passes while nginx
+/// answers 200, and fails when nginx answers 502 or is down.
+#[test]
+fn generated_check_fails_exactly_when_nginx_fails() {
+    if !common::require_tool(
+        "generated_check_fails_exactly_when_nginx_fails",
+        "nginx",
+        &["-v"],
+    ) || !common::require_tool(
+        "generated_check_fails_exactly_when_nginx_fails",
+        "curl",
+        &["--version"],
+    ) {
+        return;
+    }
+    let Some(ns) = common::Netns::new("generated_check_fails_exactly_when_nginx_fails", &[]) else {
+        return;
+    };
+    let fixed = fixed_seed(true);
+    let script = fixed.path().join("seed-cluster/ha1/chk_nginx.sh");
+    let text = std::fs::read_to_string(&script).unwrap();
+    assert!(text.contains("exec /usr/bin/curl -fsS"), "{text}");
+    let ip = |args: &[&str]| {
+        Command::new("ip")
+            .args(["netns", "exec", &ns.name])
+            .args(args)
+            .output()
+            .unwrap()
+    };
+    assert!(ip(&["ip", "link", "set", "lo", "up"]).status.success());
+    let run_dir = tempfile::tempdir().unwrap();
+    let start_nginx = |status: u16| {
+        let conf = run_dir.path().join("nginx.conf");
+        std::fs::write(
+            &conf,
+            format!(
+                "daemon off;\npid {d}/nginx.pid;\nerror_log {d}/error.log;\nevents {{}}\nhttp {{\n    access_log off;\n    server {{\n        listen 127.0.0.1:80;\n        location / {{ return {status} \"status {status}\\n\"; }}\n    }}\n}}\n",
+                d = run_dir.path().display()
+            ),
+        )
+        .unwrap();
+        // Its output must not hold the test harness's pipes open.
+        let child = Command::new("ip")
+            .args(["netns", "exec", &ns.name, "nginx", "-c"])
+            .arg(&conf)
+            .stdin(std::process::Stdio::null())
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap();
+        // Until it answers (or 5 s).
+        for _ in 0..100 {
+            if ip(&["curl", "-s", "-o", "/dev/null", "http://127.0.0.1/"])
+                .status
+                .success()
+            {
+                break;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
+        child
+    };
+    let check = || ip(&["sh", script.to_str().unwrap()]).status.code();
+    // `nginx -s stop` through the pid file: `ip netns exec` may not be nginx itself.
+    let stop = |mut child: std::process::Child| {
+        let conf = run_dir.path().join("nginx.conf");
+        ip(&["nginx", "-c", conf.to_str().unwrap(), "-s", "stop"]);
+        let _ = child.wait();
+    };
+    let nginx = start_nginx(200);
+    let c = check();
+    stop(nginx);
+    assert_eq!(c, Some(0), "nginx answers 200: the check passes");
+    let nginx = start_nginx(502);
+    let c = check();
+    stop(nginx);
+    assert!(
+        c.is_some_and(|c| c != 0),
+        "nginx answers 502: the check must fail ({c:?})"
+    );
+    let c = check();
+    assert!(
+        c.is_some_and(|c| c != 0),
+        "nginx is down: the check must fail ({c:?})"
+    );
+}

@@ -73,6 +73,25 @@ impl Script {
     pub fn timeout(&self) -> f64 {
         self.timeout.as_ref().map_or(self.interval(), |v| v.value)
     }
+    /// The timeout haconf suggests (KA023): the interval − 1 s, or half of it when that is
+    /// 2 s or less.
+    pub fn suggested_timeout(&self) -> f64 {
+        let interval = self.interval();
+        if interval > 2.0 {
+            interval - 1.0
+        } else {
+            interval / 2.0
+        }
+    }
+    /// The timeout once KA023 is satisfied: the configured one when it is below the interval,
+    /// else the suggested one.
+    pub fn sound_timeout(&self) -> f64 {
+        if self.timeout() < self.interval() {
+            self.timeout()
+        } else {
+            self.suggested_timeout()
+        }
+    }
     pub fn weight(&self) -> i64 {
         self.weight.as_ref().map_or(0, |v| v.value)
     }

@@ -2,14 +2,14 @@
 
 use super::node_name;
 use crate::cluster::failover::{NodeState, Scenario};
-use crate::diagnostic::{Diagnostic, Related, Severity};
+use crate::diagnostic::{Applicability, Diagnostic, Fix, Related, Severity};
 use crate::rules::{Check, ClusterCtx, FixKind, Rule};
 
 pub static RULE: Rule = Rule {
     code: "CL013",
     name: "failover-impossible",
     severity: Severity::Error,
-    fix: FixKind::None,
+    fix: FixKind::Unsafe,
     summary: "when the master's checks fail, its priority stays ≥ a healthy backup's, so the VIP never moves",
     docs: r#"## What it finds
 From the failover model (`haconf check --failover` shows it): an instance whose master, with
@@ -30,7 +30,11 @@ check fails dutifully every two seconds, and the VIP stays on the dead node.
 
 ## Fix
 A weight larger than the gap (here `weight -60`), a smaller gap, or weight 0 (a failed check
-puts the node in FAULT, which always hands the VIP over).
+puts the node in FAULT, which always hands the VIP over). `haconf fix --unsafe` sets the
+negative weight of each tracked script, on every node, to minus one more than the instance's
+priority gap; it leaves positive weights (a failing master keeps its base priority, so only
+a lower base helps), weights given on `track_script` lines and address owners (priority 255)
+to a person.
 
 ## References
 - acassen/keepalived#2599, #942 (weights too small), #2483 (nopreempt + weights)
@@ -138,7 +142,74 @@ fn check(cx: &ClusterCtx, out: &mut Vec<Diagnostic>) {
                 message: "tracked here".into(),
             });
         }
+        if inst.priority() < 255
+            && row.note.is_none()
+            && let Some(fix) = weight_fix(cx, j, inst)
+        {
+            d = d.with_fix(fix);
+        }
         d.node = Some(node_name(cx, n).to_owned());
         out.push(d);
     }
+}
+
+/// Sets the weight of every negatively weighted script `inst` tracks, on every node that
+/// defines it, to minus one more than the priority gap of the instance, so that any one
+/// failing check moves the VIP. Nothing when a track line overrides the weight.
+fn weight_fix(
+    cx: &ClusterCtx,
+    j: &crate::cluster::Joined,
+    inst: &crate::model::Instance,
+) -> Option<Fix> {
+    let prios: Vec<i64> = cx
+        .cm
+        .members(j)
+        .map(|(_, i)| i64::from(i.priority()))
+        .collect();
+    let gap = prios.iter().max()? - prios.iter().min()?;
+    let want = gap + 1;
+    if want > 253 {
+        return None;
+    }
+    let mut edits = Vec::new();
+    let mut names = Vec::new();
+    for tr in &inst.track_scripts {
+        if tr.weight.is_some() {
+            return None;
+        }
+        for (n, _) in cx.cm.members(j) {
+            let Some(script) = cx.cm.nodes[n].keepalived.script(&tr.name) else {
+                continue;
+            };
+            let Some(w) = &script.weight else { continue };
+            // A positive weight only adds on success: a failing master keeps its base
+            // priority, so no weight fixes that; a person lowers the base instead.
+            if w.value >= 0 || -w.value >= want {
+                continue;
+            }
+            let new = -want;
+            edits.push(crate::fix::replace(w.file, w.span, new.to_string()));
+            if !names.contains(&tr.name) {
+                names.push(tr.name.clone());
+            }
+        }
+    }
+    edits.sort_by_key(|e| (e.file, e.span.start));
+    edits.dedup();
+    if edits.is_empty() {
+        return None;
+    }
+    Some(Fix {
+        applicability: Applicability::Unsafe,
+        modes: Vec::new(),
+        message: format!(
+            "set the weight of {} to -{want} on every node: one more than the priority gap of {gap}",
+            names
+                .iter()
+                .map(|n| format!("`{n}`"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
+        edits,
+    })
 }

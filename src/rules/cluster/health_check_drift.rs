@@ -1,15 +1,16 @@
 //! CL016: health checks that differ between the nodes of one instance.
 
-use super::{majority, node_name, shared};
-use crate::diagnostic::{Diagnostic, Related, Severity};
+use super::{majority, node_name, shared, top};
+use crate::diagnostic::{Applicability, Diagnostic, Edit, Fix, Related, Severity};
 use crate::model::{Instance, Keepalived};
 use crate::rules::{Check, ClusterCtx, FixKind, Rule};
+use crate::source::Span;
 
 pub static RULE: Rule = Rule {
     code: "CL016",
     name: "health-check-drift",
     severity: Severity::Warning,
-    fix: FixKind::None,
+    fix: FixKind::Unsafe,
     summary: "health checks differ between nodes: missing on some, different scripts, or different interval / weight / fall / rise",
     docs: r#"## What it finds
 An instance whose tracked scripts differ between nodes: a check tracked on some nodes only, a
@@ -26,7 +27,11 @@ one node and −50 on the other means the model you reasoned about is not the on
 ```
 
 ## Fix
-The same `vrrp_script` blocks and `track_script` lines on every node.
+The same `vrrp_script` blocks and `track_script` lines on every node. `haconf fix --unsafe`
+copies them from the majority's node, else from the node with the highest priority (it says
+which): the `vrrp_script` blocks that node tracks replace (or are added before the instance
+of) the odd node's, and its `track_script` block replaces the odd node's. The script files
+themselves are not copied; KA018 says when a node lacks one.
 
 ## References
 - RULES.md, *Failover analysis*; acassen/keepalived#535
@@ -87,13 +92,20 @@ fn check(cx: &ClusterCtx, out: &mut Vec<Diagnostic>) {
             continue;
         }
         let want = majority(&sums);
+        // The node to copy from: one of the majority, else the highest-priority node.
+        let reference = match &want {
+            Some(w) => sums.iter().position(|x| x == w),
+            None => top(&members).and_then(|(tn, _)| members.iter().position(|(n, _)| *n == tn)),
+        };
         for (k, (n, inst)) in members.iter().enumerate() {
             if want.as_ref() == Some(&sums[k]) {
                 continue;
             }
-            // Without a majority there is no odd one out: report the difference once.
-            if want.is_none() && k > 0 {
-                continue;
+            // Without a majority, the nodes that differ from the highest-priority one.
+            match reference {
+                Some(r) if want.is_none() && sums[r] == sums[k] => continue,
+                None if k > 0 => continue,
+                _ => {}
             }
             let Some(other) = (0..members.len())
                 .find(|&m| m != k && (want.is_none() || want.as_ref() == Some(&sums[m])))
@@ -155,8 +167,118 @@ fn check(cx: &ClusterCtx, out: &mut Vec<Diagnostic>) {
                 span: os,
                 message: format!("node `{}`", node_name(cx, members[other].0)),
             });
+            if let Some(r) = reference
+                && r != k
+                && let Some(fix) = copy_checks(
+                    cx,
+                    (*n, inst),
+                    members[r],
+                    if want.is_some() {
+                        "the majority of the nodes"
+                    } else {
+                        "the node with the highest priority"
+                    },
+                )
+            {
+                d = d.with_fix(fix);
+            }
             d.node = Some(node_name(cx, *n).to_owned());
             out.push(d);
         }
     }
+}
+
+/// The text of a block statement, from its keyword to its closing brace.
+fn block_text(cx: &ClusterCtx, b: &crate::model::BlockLoc) -> Option<(Span, String)> {
+    let close = b.close?;
+    let span = Span::new(b.head.start, close.end);
+    Some((span, cx.db.get(b.file).slice(span).to_string()))
+}
+
+/// Edits that give node `odd` the health checks of node `reference` for one instance.
+fn copy_checks(
+    cx: &ClusterCtx,
+    (on, oi): (usize, &Instance),
+    (rn, ri): (usize, &Instance),
+    why: &str,
+) -> Option<Fix> {
+    let oka = &cx.cm.nodes[on].keepalived;
+    let rka = &cx.cm.nodes[rn].keepalived;
+    let mut edits: Vec<Edit> = Vec::new();
+    let mut names: Vec<&str> = Vec::new();
+    for t in &ri.track_scripts {
+        if names.contains(&t.name.as_str()) {
+            continue;
+        }
+        names.push(&t.name);
+        let (_, text) = block_text(cx, rka.script(&t.name)?.block.as_ref()?)?;
+        match oka.script(&t.name).and_then(|s| s.block.as_ref()) {
+            Some(b) => {
+                let (span, mine) = block_text(cx, b)?;
+                if mine != text {
+                    edits.push(crate::fix::replace(b.file, span, text));
+                }
+            }
+            None => {
+                // Before the instance, at the start of its line.
+                let at = cx
+                    .db
+                    .get(oi.block.file)
+                    .offset(cx.db.get(oi.block.file).line_col(oi.block.head.start).0, 1);
+                edits.push(Edit {
+                    file: oi.block.file,
+                    span: Span::new(at, at),
+                    replacement: format!("{text}\n\n"),
+                });
+            }
+        }
+    }
+    match (
+        ri.track_script_block.as_ref(),
+        oi.track_script_block.as_ref(),
+    ) {
+        (Some(rb), Some(ob)) => {
+            let (_, text) = block_text(cx, rb)?;
+            let (span, mine) = block_text(cx, ob)?;
+            if mine != text {
+                edits.push(crate::fix::replace(ob.file, span, text));
+            }
+        }
+        (Some(rb), None) => {
+            let (_, text) = block_text(cx, rb)?;
+            let lines: Vec<String> = text
+                .lines()
+                .enumerate()
+                .map(|(i, l)| {
+                    let l = l.trim();
+                    if i == 0 || l.starts_with('}') {
+                        l.to_string()
+                    } else {
+                        format!("    {l}")
+                    }
+                })
+                .collect();
+            let refs: Vec<&str> = lines.iter().map(String::as_str).collect();
+            let mut items: Vec<Span> = oi.options.iter().map(|(_, v)| v.span).collect();
+            items.extend(oi.priority.iter().map(|p| p.span));
+            items.sort_by_key(|s| s.start);
+            edits.push(crate::fix::insert_in_block(
+                cx.db, &oi.block, &items, &refs,
+            )?);
+        }
+        // The reference tracks nothing: removing checks is for a person to decide.
+        (None, _) => return None,
+    }
+    if edits.is_empty() {
+        return None;
+    }
+    Some(Fix {
+        applicability: Applicability::Unsafe,
+        modes: Vec::new(),
+        message: format!(
+            "copy the health checks of node `{}` ({why})",
+            cx.cluster.nodes[rn].name
+        ),
+        edits,
+    })
 }

@@ -1,14 +1,14 @@
 //! CL019: instance options that should match differ between nodes.
 
-use super::{majority, node_name, shared};
-use crate::diagnostic::{Diagnostic, Related, Severity};
+use super::{majority, node_name, shared, top};
+use crate::diagnostic::{Applicability, Diagnostic, Fix, Related, Severity};
 use crate::rules::{Check, ClusterCtx, FixKind, Rule};
 
 pub static RULE: Rule = Rule {
     code: "CL019",
     name: "keepalived-option-drift",
     severity: Severity::Warning,
-    fix: FixKind::None,
+    fix: FixKind::Safe,
     summary: "instance options that should match differ between nodes (notify scripts, track_interface, garp settings, ...)",
     docs: r#"## What it finds
 Options of one instance that are set differently — or only on some nodes — although they should
@@ -27,7 +27,11 @@ interface, only one direction of failover reacts to a cable pull.
 ```
 
 ## Fix
-Set the option the same way on every node (or remove it everywhere).
+Set the option the same way on every node (or remove it everywhere). `haconf fix` aligns each
+node on the majority, else on the node with the highest priority, and says which: it
+replaces, adds or removes the statement (`track_interface` blocks are left to a person).
+Notify commands are only ever added to a node that lacks one (copied from another node):
+they often differ on purpose, with a node's name in a message.
 
 ## References
 - `man 5 keepalived.conf`, *vrrp_instance*
@@ -112,13 +116,25 @@ fn check(cx: &ClusterCtx, out: &mut Vec<Diagnostic>) {
                 continue;
             }
             let want = majority(&vals);
+            // The value to align on: the majority's, else the highest-priority node's.
+            let aim: Option<(Option<&String>, &str)> = match &want {
+                Some(w) => Some((*w, "the majority of the nodes")),
+                None => top(&members).and_then(|(tn, _)| {
+                    members
+                        .iter()
+                        .position(|(n, _)| *n == tn)
+                        .map(|t| (vals[t], "the node with the highest priority"))
+                }),
+            };
             for (k, (n, inst)) in members.iter().enumerate() {
                 if want.as_ref() == Some(&vals[k]) {
                     continue;
                 }
-                // Without a majority there is no odd one out: report the difference once.
-                if want.is_none() && k > 0 {
-                    continue;
+                // Without a majority, the nodes that differ from the highest-priority one.
+                match aim {
+                    Some((w, _)) if want.is_none() && w == vals[k] => continue,
+                    None if k > 0 => continue,
+                    _ => {}
                 }
                 let here = opts[k].iter().find(|x| &x.0 == key);
                 let (file, span) = here.map_or((inst.name.file, inst.name.span), |x| (x.2, x.3));
@@ -153,9 +169,107 @@ fn check(cx: &ClusterCtx, out: &mut Vec<Diagnostic>) {
                         message: format!("node `{}`", node_name(cx, members[m].0)),
                     });
                 }
+                // Notify commands often differ on purpose (a node's name in a message): the
+                // fix only adds one a node lacks, copied from another node; it never removes
+                // or rewrites one.
+                let aim_here = if key.starts_with("notify") {
+                    match (vals[k], aim) {
+                        (None, Some((Some(w), why))) => Some((Some(w), why)),
+                        (None, _) => vals
+                            .iter()
+                            .flatten()
+                            .next()
+                            .map(|w| (Some(*w), "another node")),
+                        _ => None,
+                    }
+                } else {
+                    aim
+                };
+                if let Some((w, why)) = aim_here
+                    && w != vals[k]
+                    && key != "track_interface"
+                    && let Some(fix) = align(cx, inst, key, here.map(|x| (x.2, x.3)), w, why)
+                {
+                    d = d.with_fix(fix);
+                }
                 d.node = Some(node_name(cx, *n).to_owned());
                 out.push(d);
             }
         }
     }
+}
+
+/// The edit that gives `inst` the option `key` with value `want` (or removes it): the
+/// statement is replaced, deleted, or added at the end of the instance.
+fn align(
+    cx: &ClusterCtx,
+    inst: &crate::model::Instance,
+    key: &str,
+    here: Option<(crate::source::FileId, crate::source::Span)>,
+    want: Option<&String>,
+    why: &str,
+) -> Option<Fix> {
+    let text = want.map(|w| {
+        if w.is_empty() {
+            key.to_string()
+        } else if key.starts_with("notify") {
+            format!("{key} \"{w}\"")
+        } else {
+            format!("{key} {w}")
+        }
+    });
+    let edit = match (here, &text) {
+        (Some((file, span)), _) => {
+            let stmt = statement_line(cx.db, file, span, key)?;
+            match &text {
+                Some(t) => crate::fix::replace(file, stmt, t.clone()),
+                None => crate::fix::delete_stmt(cx.db, file, stmt),
+            }
+        }
+        (None, Some(t)) => {
+            // Indented like the instance's other statements.
+            let items: Vec<crate::source::Span> = inst
+                .options
+                .iter()
+                .map(|(_, v)| v.span)
+                .chain(inst.priority.iter().map(|p| p.span))
+                .chain(inst.vrid.iter().map(|p| p.span))
+                .filter(|sp| sp.start < inst.block.close.map_or(usize::MAX, |c| c.start))
+                .collect();
+            let mut items = items;
+            items.sort_by_key(|sp| sp.start);
+            crate::fix::insert_in_block(cx.db, &inst.block, &items, &[t.as_str()])?
+        }
+        (None, None) => return None,
+    };
+    Some(Fix {
+        applicability: Applicability::Safe,
+        modes: Vec::new(),
+        message: match &text {
+            Some(t) => format!("use `{t}`, as {why}"),
+            None => format!("remove `{key}`, as {why}"),
+        },
+        edits: vec![edit],
+    })
+}
+
+/// The statement starting with `key` on the line of `span`, when it is alone on its line
+/// (a trailing comment aside) and opens no block.
+fn statement_line(
+    db: &crate::source::SourceDb,
+    file: crate::source::FileId,
+    span: crate::source::Span,
+    key: &str,
+) -> Option<crate::source::Span> {
+    let f = db.get(file);
+    let (line, _) = f.line_col(span.start);
+    let start = crate::fix::line_start_word(db, file, span.start);
+    let line_end = f.line_end(line);
+    let rest = &f.text[start..line_end];
+    let code = rest.split(['#', '!']).next().unwrap_or(rest).trim_end();
+    let first = code.split_whitespace().next()?;
+    if first != key || code.contains(['{', '}', '"']) && !key.starts_with("notify") {
+        return None;
+    }
+    Some(crate::source::Span::new(start, start + code.len()))
 }

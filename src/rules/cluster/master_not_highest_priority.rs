@@ -1,14 +1,14 @@
 //! CL005: the MASTER node is not the one with the highest priority.
 
 use super::{node_name, shared, top};
-use crate::diagnostic::{Diagnostic, Related, Severity};
+use crate::diagnostic::{Applicability, Diagnostic, Fix, Related, Severity};
 use crate::rules::{Check, ClusterCtx, FixKind, Rule};
 
 pub static RULE: Rule = Rule {
     code: "CL005",
     name: "master-not-highest-priority",
     severity: Severity::Warning,
-    fix: FixKind::None,
+    fix: FixKind::Safe,
     summary: "the node with `state MASTER` is not the one with the highest priority",
     docs: r#"## What it finds
 An instance whose `state MASTER` node has a lower priority than another node.
@@ -24,7 +24,10 @@ cluster does not behave as the file reads.
 ```
 
 ## Fix
-Swap the states or the priorities so that the MASTER has the highest priority.
+Let the states follow the priorities: `state` is only where a node starts, the priorities
+decide who holds the VIP. `haconf fix` starts the lower node as BACKUP (and the
+highest-priority node as MASTER when it says BACKUP), which is how the cluster behaves today.
+If the other node was meant to be the master, raise its priority instead.
 
 ## References
 - `man 5 keepalived.conf`, *state*, *priority*
@@ -73,6 +76,29 @@ fn check(cx: &ClusterCtx, out: &mut Vec<Diagnostic>) {
             )
             .with_related(Related { file: at.0, span: at.1, message: format!("priority {} on node `{}`", ti.priority(), node_name(cx, tn)) })
             .with_help("make the MASTER the node with the highest priority");
+            // `state` is only where a node starts; priorities decide who holds the VIP. So
+            // the states follow the priorities, and the cluster behaves as it does today.
+            let mut edits = vec![crate::fix::replace(st.file, st.span, "BACKUP")];
+            if let Some(ts) = &ti.state
+                && !ti.is_master()
+            {
+                edits.push(crate::fix::replace(ts.file, ts.span, "MASTER"));
+            }
+            d = d.with_fix(Fix {
+                applicability: Applicability::Safe,
+                modes: Vec::new(),
+                message: format!(
+                    "start `{}` as BACKUP{}: the priorities already make `{}` the master",
+                    node_name(cx, *n),
+                    if edits.len() > 1 {
+                        format!(" and `{}` as MASTER", node_name(cx, tn))
+                    } else {
+                        String::new()
+                    },
+                    node_name(cx, tn)
+                ),
+                edits,
+            });
             d.node = Some(node_name(cx, *n).to_owned());
             out.push(d);
         }

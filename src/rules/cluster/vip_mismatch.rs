@@ -1,14 +1,15 @@
 //! CL002: one instance, different VIP sets on different nodes.
 
-use super::{majority, node_name, shared};
-use crate::diagnostic::{Diagnostic, Related, Severity};
+use super::{node_name, shared, target, top};
+use crate::diagnostic::{Applicability, Diagnostic, Fix, Related, Severity};
 use crate::rules::{Check, ClusterCtx, FixKind, Rule};
+use crate::source::Span;
 
 pub static RULE: Rule = Rule {
     code: "CL002",
     name: "vip-mismatch",
     severity: Severity::Error,
-    fix: FixKind::None,
+    fix: FixKind::Safe,
     summary: "the virtual_ipaddress sets of one instance differ",
     docs: r#"## What it finds
 One instance whose `virtual_ipaddress` set (addresses with their prefix, `/32` or `/128` when
@@ -28,8 +29,11 @@ Later versions only log it, and then the VIPs moved on failover are not the ones
 ```
 
 ## Fix
-The same VIP list on every node (the majority's, or haconf.toml's). Update the backups first
-when adding a VIP to a running cluster.
+The same VIP list on every node. `haconf fix` aligns on haconf.toml, else on the majority,
+else on the node with the highest priority, and says which: it deletes the lines of the VIPs
+a node has beyond that list and adds the ones it lacks (copied from a node that has them, with
+their `dev`/`label`), leaving comments alone. Update the backups first when adding a VIP to a
+running cluster.
 
 ## References
 - acassen/keepalived#1603, #2175
@@ -94,7 +98,15 @@ fn check(cx: &ClusterCtx, out: &mut Vec<Diagnostic>) {
                     v
                 })
         });
-        let want = spec.or_else(|| majority(&sets));
+        let by_prio = top(&members).map(|(_, i)| i.vip_set());
+        let (want, why) = match target(spec, &sets, by_prio) {
+            Some((w, why)) => (Some(w), why),
+            None => (None, ""),
+        };
+        // A node that already has the wanted set: its lines are copied verbatim (dev, label).
+        let reference = want
+            .as_ref()
+            .and_then(|w| members.iter().position(|(_, i)| i.vip_set() == *w));
         for (k, (n, inst)) in members.iter().enumerate() {
             let differs = match &want {
                 Some(w) => sets[k] != *w,
@@ -160,8 +172,74 @@ fn check(cx: &ClusterCtx, out: &mut Vec<Diagnostic>) {
                     break;
                 }
             }
+            if let Some(w) = &want
+                && let Some(fix) =
+                    align_fix(cx, inst, &sets[k], w, reference.map(|r| members[r].1), why)
+            {
+                d = d.with_fix(fix);
+            }
             d.node = Some(node_name(cx, *n).to_owned());
             out.push(d);
         }
     }
+}
+
+/// Deletes the VIP lines the node has beyond `want` and adds the ones it lacks (copied from
+/// `reference`'s lines, else written as `addr/prefix`), leaving comments and order alone.
+fn align_fix(
+    cx: &ClusterCtx,
+    inst: &crate::model::Instance,
+    have: &[String],
+    want: &[String],
+    reference: Option<&crate::model::Instance>,
+    why: &str,
+) -> Option<Fix> {
+    let block = inst.vip_block?;
+    let db = cx.db;
+    let f = db.get(block.file);
+    let head_line = f.line_col(block.open.start).0;
+    let mut edits = Vec::new();
+    for v in &inst.vips {
+        if want.contains(&v.normalized()) {
+            continue;
+        }
+        let line = f.line_col(v.span.start).0;
+        // Only VIPs on lines of their own (not `virtual_ipaddress { a b }`).
+        if line == head_line || block.close.is_none_or(|c| f.line_col(c.start).0 == line) {
+            return None;
+        }
+        let start = crate::fix::line_start_word(db, block.file, v.span.start);
+        edits.push(crate::fix::delete_stmt(
+            db,
+            block.file,
+            Span::new(start, f.line_end(line)),
+        ));
+    }
+    let mut lines: Vec<String> = Vec::new();
+    for w in want.iter().filter(|w| !have.contains(w)) {
+        let from_ref = reference.and_then(|r| {
+            r.vips.iter().find(|v| v.normalized() == *w).map(|v| {
+                let rf = db.get(v.file);
+                let (l, _) = rf.line_col(v.span.start);
+                let text = rf.line_text(l);
+                let text = text.split(['#', '!']).next().unwrap_or(text).trim();
+                text.to_string()
+            })
+        });
+        lines.push(from_ref.unwrap_or_else(|| w.clone()));
+    }
+    if !lines.is_empty() {
+        let items: Vec<Span> = inst.vips.iter().map(|v| v.span).collect();
+        let refs: Vec<&str> = lines.iter().map(String::as_str).collect();
+        edits.push(crate::fix::insert_in_block(db, &block, &items, &refs)?);
+    }
+    if edits.is_empty() {
+        return None;
+    }
+    Some(Fix {
+        applicability: Applicability::Safe,
+        modes: Vec::new(),
+        message: format!("use the VIPs of {why}: {}", want.join(", ")),
+        edits,
+    })
 }

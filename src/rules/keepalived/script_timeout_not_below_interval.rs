@@ -58,11 +58,7 @@ fn fmt_secs(v: f64) -> String {
 fn check(cx: &NodeCtx, out: &mut Vec<Diagnostic>) {
     for s in &cx.model().keepalived.scripts {
         let interval = s.interval();
-        let suggested = if interval > 2.0 {
-            interval - 1.0
-        } else {
-            interval / 2.0
-        };
+        let suggested = s.suggested_timeout();
         match &s.timeout {
             Some(t) if t.value < interval => {}
             Some(t) => out.push(
