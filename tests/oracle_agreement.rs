@@ -337,3 +337,109 @@ fn nginx_agreement() {
     );
     compare("nginx -t", "nginx-disagreements.tsv", &verdicts);
 }
+
+/// What `haconf fix --unsafe` writes for the corpus's cluster sets never adds a syntax or
+/// keyword message from `keepalived -t`: every message about the fixed keepalived.conf was
+/// already there about the original.
+#[test]
+fn fixes_add_no_keepalived_errors() {
+    let Some(shared) = common::shared_or_skip("fixes_add_no_keepalived_errors") else {
+        return;
+    };
+    if !common::require_tool(
+        "fixes_add_no_keepalived_errors",
+        "keepalived",
+        &["--version"],
+    ) {
+        return;
+    }
+    let Some(ns) = common::Netns::new("fixes_add_no_keepalived_errors", INTERFACES) else {
+        return;
+    };
+    let messages = |f: &Path, id: &str| -> Vec<String> {
+        let out = Command::new("ip")
+            .args([
+                "netns",
+                "exec",
+                &ns.name,
+                "timeout",
+                "20",
+                "keepalived",
+                "-t",
+                "-i",
+                id,
+                "-f",
+            ])
+            .arg(f)
+            .output()
+            .expect("run keepalived -t");
+        let text = String::from_utf8_lossy(&out.stderr).into_owned()
+            + &String::from_utf8_lossy(&out.stdout);
+        let mut v: Vec<String> = text
+            .lines()
+            .filter(|l| keepalived_syntax_msg(l))
+            // Without the `(file: Line N)` prefix: fixes move lines.
+            .map(|l| {
+                let l = l.trim();
+                match l.strip_prefix('(').and_then(|r| r.split_once(") ")) {
+                    Some((loc, rest)) if loc.contains("Line ") => rest.to_owned(),
+                    _ => l.to_owned(),
+                }
+            })
+            .collect();
+        v.sort();
+        v
+    };
+    let sets = shared.join("corpus/clusters");
+    let out = tempfile::tempdir().unwrap();
+    let mut checked = 0;
+    let mut added = Vec::new();
+    for set in std::fs::read_dir(&sets).unwrap().flatten() {
+        if !set.path().is_dir() {
+            continue;
+        }
+        let name = set.file_name().to_string_lossy().into_owned();
+        let o = common::haconf()
+            .args(["fix", "--unsafe", "--out"])
+            .arg(out.path())
+            .arg(set.path())
+            .output()
+            .unwrap();
+        assert!(
+            o.status.code().is_some_and(|c| c < 2),
+            "{name}: {}",
+            String::from_utf8_lossy(&o.stderr)
+        );
+        for before in common::files_below(&set.path())
+            .into_iter()
+            .filter(|f| f.file_name().is_some_and(|n| n == "keepalived.conf"))
+        {
+            let rel = before.strip_prefix(sets.as_path()).unwrap();
+            let after = out.path().join(rel);
+            if std::fs::read(&before).ok() == std::fs::read(&after).ok() {
+                continue;
+            }
+            let id = before
+                .parent()
+                .and_then(|p| p.file_name())
+                .unwrap()
+                .to_string_lossy()
+                .into_owned();
+            let (b, a) = (messages(&before, &id), messages(&after, &id));
+            checked += 1;
+            for m in a.iter().filter(|m| !b.contains(m)) {
+                added.push(format!("{}: {m}", rel.display()));
+            }
+        }
+    }
+    eprintln!("fixes_add_no_keepalived_errors: {checked} fixed keepalived.conf files compared");
+    assert!(
+        checked > 20,
+        "only {checked} files were changed by the fixes"
+    );
+    assert!(
+        added.is_empty(),
+        "keepalived -t complains about fixed files:\n{}",
+        added.join("\n")
+    );
+}

@@ -73,15 +73,11 @@ impl Script {
     pub fn timeout(&self) -> f64 {
         self.timeout.as_ref().map_or(self.interval(), |v| v.value)
     }
-    /// The timeout haconf suggests (KA023): the interval − 1 s, or half of it when that is
-    /// 2 s or less.
-    pub fn suggested_timeout(&self) -> f64 {
-        let interval = self.interval();
-        if interval > 2.0 {
-            interval - 1.0
-        } else {
-            interval / 2.0
-        }
+    /// The timeout haconf suggests (KA023): the interval − 1 s, in whole seconds (keepalived
+    /// 2.2 reads no fractions here); none for a 1 s interval, which nothing is below.
+    pub fn suggested_timeout(&self) -> Option<f64> {
+        let interval = self.interval().floor();
+        (interval >= 2.0).then_some(interval - 1.0)
     }
     /// The timeout once KA023 is satisfied: the configured one when it is below the interval,
     /// else the suggested one.
@@ -89,7 +85,7 @@ impl Script {
         if self.timeout() < self.interval() {
             self.timeout()
         } else {
-            self.suggested_timeout()
+            self.suggested_timeout().unwrap_or(self.timeout())
         }
     }
     pub fn weight(&self) -> i64 {

@@ -141,10 +141,18 @@ fn load() -> Vocabulary {
         let notes = get(5);
         let removed = notes.contains("REMOVED");
         let newer = notes.contains("[not in 2.2.7]");
+        let (path, name) = (get(0), get(1));
+        // The table (from newer sources) says DECIMAL; keepalived 2.2.7, our oracle, reads a
+        // vrrp_script's interval and timeout as whole seconds ("invalid number '0.5'").
+        let arg = if path == "vrrp_script" && (name == "interval" || name == "timeout") {
+            ArgKind::Int { min: 1, max: 4294 }
+        } else {
+            arg_kind(&args)
+        };
         rows.push(Keyword {
-            path: get(0),
-            name: get(1),
-            arg: arg_kind(&args),
+            path,
+            name,
+            arg,
             block: BlockKind::None,
             args,
             default: get(3),

@@ -29,8 +29,9 @@ vrrp_script chk_nginx {
 ```
 
 ## Fix
-Set `timeout` below the interval (haconf writes interval − 1 s, or half the interval when it
-is 2 s or less) and make the probe's own time limit (`curl --max-time`) shorter still.
+Set `timeout` below the interval, in whole seconds (keepalived 2.2 rejects `0.5`): haconf
+writes interval − 1 s; with a 1 s interval nothing is below, so use `interval 2`, `timeout 1`.
+Make the probe's own time limit (`curl --max-time`, which takes fractions) shorter still.
 
 ## References
 - keepalived `vrrp/vrrp_track.c`, `core/notify.c` (script timeouts)
@@ -55,14 +56,17 @@ fn fmt_secs(v: f64) -> String {
     }
 }
 
+/// Help when the interval is 1 s: keepalived 2.2 reads whole seconds, so no timeout is below.
+const ONE_SECOND: &str = "keepalived 2.2 reads whole seconds here, so nothing is below a 1 s interval: use `interval 2` with `timeout 1`";
+
 fn check(cx: &NodeCtx, out: &mut Vec<Diagnostic>) {
     for s in &cx.model().keepalived.scripts {
         let interval = s.interval();
         let suggested = s.suggested_timeout();
         match &s.timeout {
             Some(t) if t.value < interval => {}
-            Some(t) => out.push(
-                Diagnostic::new(
+            Some(t) => {
+                let mut d = Diagnostic::new(
                     "KA023",
                     t.file,
                     t.span,
@@ -72,14 +76,20 @@ fn check(cx: &NodeCtx, out: &mut Vec<Diagnostic>) {
                         fmt_secs(t.value),
                         fmt_secs(interval)
                     ),
-                )
-                .with_fix(Fix {
-                    applicability: Applicability::Safe,
-                    modes: Vec::new(),
-                    message: format!("set `timeout {}`", fmt_secs(suggested)),
-                    edits: vec![crate::fix::replace(t.file, t.span, fmt_secs(suggested))],
-                }),
-            ),
+                );
+                match suggested {
+                    Some(v) => {
+                        d = d.with_fix(Fix {
+                            applicability: Applicability::Safe,
+                            modes: Vec::new(),
+                            message: format!("set `timeout {}`", fmt_secs(v)),
+                            edits: vec![crate::fix::replace(t.file, t.span, fmt_secs(v))],
+                        })
+                    }
+                    None => d = d.with_help(ONE_SECOND),
+                }
+                out.push(d);
+            }
             None => {
                 let mut d = Diagnostic::new(
                     "KA023",
@@ -91,6 +101,10 @@ fn check(cx: &NodeCtx, out: &mut Vec<Diagnostic>) {
                         fmt_secs(interval)
                     ),
                 );
+                let Some(suggested) = suggested else {
+                    out.push(d.with_help(ONE_SECOND));
+                    continue;
+                };
                 if let Some(b) = &s.block {
                     let items: Vec<Span> = [
                         s.script.as_ref().map(|v| v.span),
