@@ -60,7 +60,17 @@ fn diagnostic(db: &SourceDb, d: &Diagnostic) -> Value {
                 })
             })
             .collect();
-        json!({"applicability": fx.applicability, "message": fx.message, "edits": edits})
+        let mut v = json!({"applicability": fx.applicability, "message": fx.message, "edits": edits});
+        if !fx.modes.is_empty() {
+            v["modes"] = fx
+                .modes
+                .iter()
+                .map(|(file, mode)| {
+                    json!({"file": display_path(&db.get(*file).path), "mode": format!("{mode:04o}")})
+                })
+                .collect();
+        }
+        v
     });
     json!({
         "code": d.code,

@@ -139,7 +139,8 @@ pub fn render(db: &SourceDb, diags: &[Diagnostic]) -> String {
                         .collect(),
                 );
             }
-            if let Some(fx) = &d.fix {
+            // SARIF cannot say "chmod": a fix with no text edit is left out.
+            if let Some(fx) = d.fix.as_ref().filter(|f| !f.edits.is_empty()) {
                 let mut changes: Vec<Value> = Vec::new();
                 for e in &fx.edits {
                     let ef = db.get(e.file);
