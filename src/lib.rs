@@ -8,6 +8,7 @@ pub mod cli;
 pub mod cluster;
 pub mod diagnostic;
 pub mod fix;
+pub mod generate;
 pub mod model;
 pub mod output;
 pub mod project;

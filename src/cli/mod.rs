@@ -2,6 +2,7 @@
 //! keyword and decides nothing about configs.
 
 pub mod fix;
+pub mod generate;
 
 use crate::diagnostic::Severity;
 use crate::output;
@@ -28,6 +29,12 @@ pub enum Command {
     Check(CheckArgs),
     /// Fix what can be fixed: diffs (default), --write in place, or --out DIR.
     Fix(fix::FixArgs),
+    /// Render a whole cluster (one directory per node) from haconf.toml.
+    Generate(generate::GenerateArgs),
+    /// Write the haconf.toml that describes an existing cluster.
+    Init(generate::InitArgs),
+    /// Print the JSON Schema of haconf.toml.
+    Schema,
     /// List the rules.
     Rules {
         #[arg(long, value_enum, default_value_t = ListFormat::Human)]
@@ -124,6 +131,12 @@ pub fn main() -> i32 {
     match cli.command {
         Command::Check(args) => check(args),
         Command::Fix(args) => fix::run(args),
+        Command::Generate(args) => generate::generate(args),
+        Command::Init(args) => generate::init(args),
+        Command::Schema => {
+            print!("{}", crate::cluster::spec::json_schema());
+            0
+        }
         Command::Rules { format } => list_rules(format),
         Command::Explain { code } => explain(&code),
         Command::Completions { shell } => {

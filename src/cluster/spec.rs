@@ -3,37 +3,64 @@
 
 use crate::diagnostic::Diagnostic;
 use crate::source::{FileId, SourceDb, Span};
+use schemars::JsonSchema;
 use serde::Deserialize;
 use std::collections::BTreeMap;
 use std::net::IpAddr;
 use toml::Spanned;
 
-#[derive(Debug, Clone, Deserialize, Default)]
+/// `haconf.toml`: what a cluster is meant to be. `check` compares the configs with it,
+/// `generate` renders them from it, `init` infers it from them.
+#[derive(Debug, Clone, Deserialize, Default, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Spec {
     pub cluster: Option<ClusterSpec>,
+    /// The nodes, in order: without explicit priorities, the first is the master.
     #[serde(default, rename = "node")]
     pub nodes: Vec<NodeSpec>,
+    /// VRRP instances; two with opposite priorities make an active-active pair.
     #[serde(default, rename = "instance")]
     pub instances: Vec<InstanceSpec>,
     pub health_check: Option<HealthCheckSpec>,
     pub nginx: Option<NginxSpec>,
+    /// Lint settings for `haconf check`.
     pub lint: Option<LintSpec>,
 }
 
-#[derive(Debug, Clone, Deserialize, Default)]
+#[derive(Debug, Clone, Deserialize, Default, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ClusterSpec {
+    /// The cluster's name; a VRID is derived from it when an instance gives none.
     pub name: Option<String>,
+    /// The nodes' subnet, `192.168.0.0/24`.
+    #[schemars(with = "Option<String>")]
     pub subnet: Option<Spanned<String>>,
+    /// The interface VRRP runs on (default `eth0`).
     pub interface: Option<String>,
+    /// Timers and VRRP version: `fast`, `default` or `conservative`.
+    #[schemars(with = "Option<String>")]
+    pub failover: Option<Spanned<String>>,
+    /// `unicast` (default: clouds drop multicast) or `multicast`.
+    #[schemars(with = "Option<String>")]
+    pub transport: Option<Spanned<String>>,
+    /// VRRP password (PASS authentication), at most 8 characters; not with VRRPv3 (`fast`).
+    #[schemars(with = "Option<String>")]
+    pub auth_pass: Option<Spanned<String>>,
 }
 
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NodeSpec {
+    #[schemars(with = "String")]
     pub name: Spanned<String>,
+    /// The node's own address (unicast source and peer); required with unicast.
+    #[schemars(with = "Option<String>")]
     pub address: Option<Spanned<String>>,
+    /// Its IPv6 address, for instances with IPv6 VIPs over unicast.
+    #[schemars(with = "Option<String>")]
+    pub address6: Option<Spanned<String>>,
+    /// This node's interface, when it differs from the cluster's.
+    pub interface: Option<String>,
 }
 
 impl NodeSpec {
@@ -42,7 +69,7 @@ impl NodeSpec {
     }
 }
 
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
 #[serde(untagged)]
 pub enum Priority {
     /// `{ ha1 = 101, ha2 = 100 }`
@@ -51,50 +78,85 @@ pub enum Priority {
     Order(Vec<String>),
 }
 
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct InstanceSpec {
+    /// The instance's name (default `VI_1`, `VI_2`, ...).
+    #[schemars(with = "Option<String>")]
     pub name: Option<Spanned<String>>,
+    /// 1..255; derived from the cluster name when absent, avoiding the fleet's others.
+    #[schemars(with = "Option<i64>")]
     pub virtual_router_id: Option<Spanned<i64>>,
+    /// The virtual addresses with their prefix, all IPv4 or all IPv6.
     #[serde(default)]
+    #[schemars(with = "Vec<String>")]
     pub vips: Vec<Spanned<String>>,
+    /// A map of node to priority (1..254), or the nodes highest first.
+    #[schemars(with = "Option<Priority>")]
     pub priority: Option<Spanned<Priority>>,
 }
 
-#[derive(Debug, Clone, Deserialize, Default)]
+#[derive(Debug, Clone, Deserialize, Default, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct HealthCheckSpec {
+    /// `http` (default: a request to the local nginx) or `process`.
     pub kind: Option<String>,
+    /// Seconds between runs (whole seconds; default from the failover profile).
     pub interval: Option<f64>,
+    /// Seconds before keepalived kills a run (below the interval).
     pub timeout: Option<f64>,
     pub fall: Option<u32>,
     pub rise: Option<u32>,
+    /// The weight of a failed check (default: just past the largest priority gap).
     pub weight: Option<i32>,
+    /// The path the HTTP check requests (default `/haconf-health`, answered by nginx itself;
+    /// `/` also tests the backends).
+    pub path: Option<String>,
+    /// The process a `process` check looks for (default `nginx`).
+    pub process: Option<String>,
 }
 
-#[derive(Debug, Clone, Deserialize, Default)]
+#[derive(Debug, Clone, Deserialize, Default, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NginxSpec {
+    /// The port nginx listens on, on every address (default 80).
     pub listen: Option<u16>,
+    /// `host:port` of the upstream servers; none: nginx serves static files.
     #[serde(default)]
     pub backends: Vec<String>,
+    /// Where static files live (default `/var/www/html`).
+    pub root: Option<String>,
+    /// `server_name` (default `_`).
+    pub server_name: Option<String>,
     /// Files whose differences between nodes are intended (CL015 leaves them alone).
     #[serde(default, rename = "per-node")]
     pub per_node: Vec<String>,
 }
 
-#[derive(Debug, Clone, Deserialize, Default)]
+#[derive(Debug, Clone, Deserialize, Default, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct LintSpec {
+    /// Rule codes or prefixes to run (default: all).
     #[serde(default)]
     pub select: Vec<String>,
+    /// Rule codes or prefixes not to run.
     #[serde(default)]
     pub ignore: Vec<String>,
+    /// The lowest severity that fails the run: `error`, `warning` or `info`.
     #[serde(rename = "fail-on")]
+    #[schemars(with = "Option<String>")]
     pub fail_on: Option<Spanned<String>>,
     /// `{ "ha1/nginx.conf" = ["NX010"] }`: paths relative to the cluster directory, globs allowed.
     #[serde(default, rename = "per-file-ignores")]
     pub per_file_ignores: BTreeMap<String, Vec<String>>,
+}
+
+/// The JSON Schema of haconf.toml (checked in as `schemas/haconf.schema.json`).
+pub fn json_schema() -> String {
+    let schema = schemars::schema_for!(Spec);
+    let mut s = serde_json::to_string_pretty(&schema).unwrap_or_default();
+    s.push('\n');
+    s
 }
 
 /// An IP network `addr/len`.

@@ -1,0 +1,244 @@
+//! `haconf generate`, `haconf init` and `haconf schema`.
+
+use crate::generate::{self, Layout, templates::Templates};
+use crate::source::{SourceDb, SourceFile};
+use std::path::{Path, PathBuf};
+
+#[derive(Copy, Clone, Debug, clap::ValueEnum, PartialEq, Eq)]
+pub enum LayoutArg {
+    /// `NODE/keepalived.conf`, `NODE/nginx.conf`, `NODE/chk_nginx.sh`
+    Flat,
+    /// `NODE/etc/keepalived/keepalived.conf`, `NODE/etc/nginx/nginx.conf`, ...
+    Etc,
+}
+
+#[derive(clap::Args, Debug)]
+pub struct GenerateArgs {
+    /// The spec (haconf.toml).
+    pub spec: PathBuf,
+    /// Write one directory per node here (created if needed).
+    #[arg(long, conflicts_with = "diff")]
+    pub out: Option<PathBuf>,
+    /// Show, as unified diffs, what would change in this existing cluster; write nothing.
+    #[arg(long)]
+    pub diff: Option<PathBuf>,
+    #[arg(long, value_enum, default_value_t = LayoutArg::Flat)]
+    pub layout: LayoutArg,
+    /// Templates overriding the built-in ones (`keepalived.conf.tera`, `nginx.conf.tera`,
+    /// `chk_nginx.sh.tera`).
+    #[arg(long)]
+    pub templates: Option<PathBuf>,
+}
+
+#[derive(clap::Args, Debug)]
+pub struct InitArgs {
+    /// The cluster directory to describe.
+    pub cluster: PathBuf,
+    /// Print the spec on stdout instead of writing CLUSTER/haconf.toml.
+    #[arg(long)]
+    pub stdout: bool,
+    /// Overwrite an existing haconf.toml.
+    #[arg(long)]
+    pub force: bool,
+}
+
+/// The VRIDs of the other clusters in the fleet around `cluster_dir` (its siblings).
+fn fleet_vrids(cluster_dir: &Path) -> Vec<u8> {
+    let Some(fleet) = cluster_dir.parent().filter(|p| p.is_dir()) else {
+        return Vec::new();
+    };
+    let me = std::fs::canonicalize(cluster_dir).ok();
+    let mut out = Vec::new();
+    let Ok(rd) = std::fs::read_dir(fleet) else {
+        return out;
+    };
+    for e in rd.flatten() {
+        let p = e.path();
+        if !p.is_dir() || std::fs::canonicalize(&p).ok() == me {
+            continue;
+        }
+        let project = crate::project::Project::load_with(std::slice::from_ref(&p), false);
+        for c in &project.clusters {
+            let cm = crate::cluster::build(&project.db, c);
+            for m in &cm.nodes {
+                out.extend(
+                    m.keepalived
+                        .instances
+                        .iter()
+                        .filter_map(|i| i.vrid.as_ref().map(|v| v.value)),
+                );
+            }
+        }
+    }
+    out.sort();
+    out.dedup();
+    out
+}
+
+pub fn generate(args: GenerateArgs) -> i32 {
+    let bytes = match std::fs::read(&args.spec) {
+        Ok(b) => b,
+        Err(e) => {
+            eprintln!("error: {}: {e}", args.spec.display());
+            return 2;
+        }
+    };
+    let mut db = SourceDb::new();
+    let file = db.add(SourceFile::new(&args.spec, bytes));
+    let (spec, mut errs) = crate::cluster::spec::parse(&db, file);
+    let spec_dir = args
+        .spec
+        .parent()
+        .map(Path::to_path_buf)
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or_else(|| PathBuf::from("."));
+    let shown = args.spec.display().to_string();
+    let plans = match spec {
+        Some(spec) if errs.is_empty() => {
+            let taken = fleet_vrids(&spec_dir);
+            match generate::plan(&spec, file, &shown, &taken) {
+                Ok(p) => Some(p),
+                Err(e) => {
+                    errs = e;
+                    None
+                }
+            }
+        }
+        _ => None,
+    };
+    let Some(plans) = plans else {
+        let color = std::io::IsTerminal::is_terminal(&std::io::stderr());
+        eprint!("{}", crate::output::human::render(&db, &errs, color));
+        return 2;
+    };
+    let tpl = match Templates::load(args.templates.as_deref()) {
+        Ok(t) => t,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return 2;
+        }
+    };
+    let layout = match args.layout {
+        LayoutArg::Flat => Layout::Flat,
+        LayoutArg::Etc => Layout::Etc,
+    };
+    let files = match generate::render(&plans, &tpl, layout) {
+        Ok(f) => f,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return 2;
+        }
+    };
+    if let Some(existing) = &args.diff {
+        let mut changed = 0;
+        for g in &files {
+            let path = existing.join(&g.path);
+            let old = std::fs::read(&path).unwrap_or_default();
+            if old != g.content.as_bytes() {
+                changed += 1;
+                print!(
+                    "{}",
+                    crate::fix::engine::unified_diff(
+                        &g.path.display().to_string(),
+                        &old,
+                        g.content.as_bytes()
+                    )
+                );
+            }
+        }
+        eprintln!(
+            "{changed} of {} generated file{} differ from {}.",
+            files.len(),
+            if files.len() == 1 { "" } else { "s" },
+            existing.display()
+        );
+        return i32::from(changed > 0);
+    }
+    let out = args.out.clone().unwrap_or_else(|| spec_dir.clone());
+    for g in &files {
+        let path = out.join(&g.path);
+        if let Err(e) = write_file(&path, g.content.as_bytes(), g.mode) {
+            eprintln!("error: {}: {e}", path.display());
+            return 2;
+        }
+    }
+    eprintln!(
+        "Generated {} files for {} node{} in {}.",
+        files.len(),
+        plans.len(),
+        if plans.len() == 1 { "" } else { "s" },
+        out.display()
+    );
+    0
+}
+
+/// Atomic write (temporary file, fsync, rename) with the given mode.
+fn write_file(path: &Path, bytes: &[u8], mode: u32) -> std::io::Result<()> {
+    use std::io::Write;
+    use std::os::unix::fs::PermissionsExt;
+    let dir = path.parent().unwrap_or(Path::new("."));
+    std::fs::create_dir_all(dir)?;
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let tmp = dir.join(format!(".{name}.haconf-tmp-{}", std::process::id()));
+    let result = (|| {
+        let mut f = std::fs::File::create(&tmp)?;
+        f.write_all(bytes)?;
+        f.sync_all()?;
+        std::fs::set_permissions(&tmp, std::fs::Permissions::from_mode(mode))?;
+        std::fs::rename(&tmp, path)
+    })();
+    if result.is_err() {
+        let _ = std::fs::remove_file(&tmp);
+    }
+    result
+}
+
+pub fn init(args: InitArgs) -> i32 {
+    if !args.cluster.is_dir() {
+        eprintln!("error: {}: not a directory", args.cluster.display());
+        return 2;
+    }
+    // The configs, not an existing spec, are described.
+    let project = crate::project::Project::load_with(std::slice::from_ref(&args.cluster), false);
+    let Some(cluster) = project.clusters.first() else {
+        eprintln!(
+            "error: {}: no cluster here (no node directory with a keepalived.conf)",
+            args.cluster.display()
+        );
+        return 2;
+    };
+    if project.clusters.len() > 1 {
+        eprintln!(
+            "error: {}: a fleet of {} clusters; run init on one of them",
+            args.cluster.display(),
+            project.clusters.len()
+        );
+        return 2;
+    }
+    let cm = crate::cluster::build(&project.db, cluster);
+    let inferred = generate::init::infer(&project, cluster, &cm);
+    for n in &inferred.notes {
+        eprintln!("note: not expressed in the spec: {n}");
+    }
+    if args.stdout {
+        print!("{}", inferred.toml);
+        return 0;
+    }
+    let path = args.cluster.join("haconf.toml");
+    if path.exists() && !args.force {
+        eprintln!(
+            "error: {} exists; use --force to replace it, or --stdout",
+            path.display()
+        );
+        return 2;
+    }
+    if let Err(e) = write_file(&path, inferred.toml.as_bytes(), 0o644) {
+        eprintln!("error: {}: {e}", path.display());
+        return 2;
+    }
+    eprintln!("Wrote {}.", path.display());
+    0
+}
