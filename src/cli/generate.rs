@@ -155,6 +155,16 @@ pub fn generate(args: GenerateArgs) -> i32 {
         return i32::from(changed > 0);
     }
     let out = args.out.clone().unwrap_or_else(|| spec_dir.clone());
+    let mut files = files;
+    // The spec goes with the cluster it describes, so `check` compares the two.
+    let same_dir = std::fs::canonicalize(&out).ok() == std::fs::canonicalize(&spec_dir).ok();
+    if !same_dir {
+        files.push(generate::Generated {
+            path: PathBuf::from("haconf.toml"),
+            content: db.get(file).text.to_string(),
+            mode: 0o644,
+        });
+    }
     for g in &files {
         let path = out.join(&g.path);
         if let Err(e) = write_file(&path, g.content.as_bytes(), g.mode) {
@@ -164,7 +174,7 @@ pub fn generate(args: GenerateArgs) -> i32 {
     }
     eprintln!(
         "Generated {} files for {} node{} in {}.",
-        files.len(),
+        plans.len() * 3,
         plans.len(),
         if plans.len() == 1 { "" } else { "s" },
         out.display()

@@ -46,10 +46,10 @@ pub fn infer(project: &Project, cluster: &Cluster, cm: &ClusterModel) -> Inferre
         .filter_map(|(_, i)| i.interface.as_ref().map(|v| v.value.clone()))
         .collect();
     let interface = most_common(&ifaces).unwrap_or_else(|| "eth0".into());
-    let unicast = joined
-        .iter()
-        .filter(|j| j.members.len() >= 2)
-        .all(|j| cm.members(j).all(|(_, i)| !i.unicast_peers.is_empty()));
+    let unicast = joined.iter().filter(|j| j.members.len() >= 2).all(|j| {
+        cm.members(j)
+            .all(|(_, i)| !i.unicast_peers.is_empty() || i.unicast_src_ip.is_some())
+    });
     let advert = joined
         .first()
         .and_then(|j| cm.members(j).next())
@@ -96,8 +96,17 @@ pub fn infer(project: &Project, cluster: &Cluster, cm: &ClusterModel) -> Inferre
     // [[node]]
     for (n, node) in cluster.nodes.iter().enumerate() {
         let _ = writeln!(t, "\n[[node]]\nname = {}", q(&node.name));
+        // The node's own address first (the model weighs every clue), then the advert
+        // sources for the other family.
         let mut v4 = None;
         let mut v6 = None;
+        if let Some(a) = cm.node_address(n) {
+            if a.is_ipv4() {
+                v4 = Some(a);
+            } else {
+                v6 = Some(a);
+            }
+        }
         for j in &joined {
             for (m, i) in cm.members(j) {
                 if m == n
@@ -109,13 +118,6 @@ pub fn infer(project: &Project, cluster: &Cluster, cm: &ClusterModel) -> Inferre
                         v6.get_or_insert(a);
                     }
                 }
-            }
-        }
-        if let Some(a) = cm.node_address(n) {
-            if a.is_ipv4() {
-                v4.get_or_insert(a);
-            } else {
-                v6.get_or_insert(a);
             }
         }
         match (v4, v6) {
@@ -180,6 +182,14 @@ pub fn infer(project: &Project, cluster: &Cluster, cm: &ClusterModel) -> Inferre
             })
             .collect();
         let _ = writeln!(t, "priority = {{ {} }}", prios.join(", "));
+        let mut ps: Vec<u8> = members.iter().map(|(_, i)| i.priority()).collect();
+        ps.sort();
+        if ps.windows(2).any(|w| w[0] == w[1]) {
+            notes.push(format!(
+                "instance `{}`: two nodes share a priority (CL004); generate refuses until they differ",
+                j.name
+            ));
+        }
         if members.len() < cluster.nodes.len() {
             notes.push(format!(
                 "instance `{}` runs on {} of {} nodes; generate puts it on every node",

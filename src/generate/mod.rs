@@ -543,7 +543,8 @@ pub fn plan(
                     interface: iface.clone(),
                     vips: vips.clone(),
                     ipv6: *ipv6,
-                    unicast_src: if unicast { addr_for(node, *ipv6) } else { None },
+                    // The advert source: unicast_src_ip, or mcast_src_ip with multicast.
+                    unicast_src: addr_for(node, *ipv6),
                     unicast_peers: if unicast {
                         spec.nodes
                             .iter()

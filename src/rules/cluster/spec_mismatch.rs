@@ -64,11 +64,24 @@ fn check(cx: &ClusterCtx, out: &mut Vec<Diagnostic>) {
     let Some(spec) = &cx.cm.spec else { return };
     // Node addresses.
     for (n, m) in cx.cm.nodes.iter().enumerate() {
-        let Some(want) = spec.node(node_name(cx, n)).and_then(|s| s.address()) else {
+        let Some(ns) = spec.node(node_name(cx, n)) else {
             continue;
         };
+        // The node's address of the instance's family (`address`, or `address6`).
+        let addrs: Vec<std::net::IpAddr> = [&ns.address, &ns.address6]
+            .into_iter()
+            .flatten()
+            .filter_map(|a| a.get_ref().parse().ok())
+            .collect();
         for inst in &m.keepalived.instances {
             let Some(src) = inst.source() else { continue };
+            let Some(want) = addrs
+                .iter()
+                .copied()
+                .find(|a| a.is_ipv6() == src.value.is_ipv6())
+            else {
+                continue;
+            };
             if src.value == want {
                 continue;
             }

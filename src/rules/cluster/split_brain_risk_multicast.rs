@@ -12,7 +12,8 @@ pub static RULE: Rule = Rule {
     summary: "the cluster relies on multicast (no unicast peers anywhere) — dropped by most clouds",
     docs: r#"## What it finds
 An instance shared by several nodes of which none lists `unicast_peer`: the nodes find each
-other by multicast to 224.0.0.18 (or ff02::12).
+other by multicast to 224.0.0.18 (or ff02::12). Not reported when haconf.toml says
+`transport = "multicast"`: the choice was made knowingly.
 
 ## Why it matters
 Cloud networks (AWS, Azure, GCP, Alibaba and most VPCs), many virtual switches and some
@@ -59,6 +60,17 @@ network that carries multicast, unicast works too). Allow IP protocol 112 betwee
 };
 
 fn check(cx: &ClusterCtx, out: &mut Vec<Diagnostic>) {
+    // A spec that says `transport = "multicast"` has made the choice knowingly.
+    let chosen = cx
+        .cm
+        .spec
+        .as_ref()
+        .and_then(|s| s.cluster.as_ref())
+        .and_then(|c| c.transport.as_ref())
+        .is_some_and(|t| t.get_ref() == "multicast");
+    if chosen {
+        return;
+    }
     for (j, members) in shared(cx) {
         if members.iter().any(|(_, i)| i.uses_unicast()) {
             continue;
