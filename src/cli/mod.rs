@@ -35,6 +35,8 @@ pub enum Command {
     Init(generate::InitArgs),
     /// Print the JSON Schema of haconf.toml.
     Schema,
+    /// Run the language server on stdio (diagnostics, fixes, hover, completion).
+    Lsp,
     /// List the rules.
     Rules {
         #[arg(long, value_enum, default_value_t = ListFormat::Human)]
@@ -133,6 +135,7 @@ pub fn main() -> i32 {
         Command::Fix(args) => fix::run(args),
         Command::Generate(args) => generate::generate(args),
         Command::Init(args) => generate::init(args),
+        Command::Lsp => crate::lsp::run(),
         Command::Schema => {
             print!("{}", crate::cluster::spec::json_schema());
             0
