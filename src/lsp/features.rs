@@ -100,7 +100,7 @@ fn ka_path(items: &[ka::Item], at: usize, path: String) -> String {
 }
 
 /// The keepalived statement whose words hold `at`, with its block path.
-fn ka_stmt_at<'f>(items: &'f [ka::Item], at: usize) -> Option<(&'f ka::Stmt, String)> {
+fn ka_stmt_at(items: &[ka::Item], at: usize) -> Option<(&ka::Stmt, String)> {
     let mut found = None;
     ka::walk(items, &mut Vec::new(), &mut |s, path| {
         if s.words
