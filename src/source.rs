@@ -192,6 +192,11 @@ impl SourceDb {
         self.overlay.insert(path, bytes);
     }
 
+    /// Whether `path` is read from memory (an editor buffer, maybe never saved).
+    pub fn has_overlay(&self, path: &Path) -> bool {
+        self.overlay.contains_key(path)
+    }
+
     /// Make `path` look as if its mode were `mode`.
     pub fn set_mode(&mut self, path: PathBuf, mode: u32) {
         self.modes.insert(path, mode);

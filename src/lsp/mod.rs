@@ -25,7 +25,7 @@ pub fn run() -> i32 {
     let (conn, threads) = transport::stdio();
     let caps = lt::ServerCapabilities {
         text_document_sync: Some(lt::TextDocumentSyncCapability::Kind(
-            lt::TextDocumentSyncKind::FULL,
+            lt::TextDocumentSyncKind::INCREMENTAL,
         )),
         hover_provider: Some(lt::HoverProviderCapability::Simple(true)),
         completion_provider: Some(lt::CompletionOptions::default()),
@@ -262,8 +262,18 @@ impl Server {
                 .ok()
                 .and_then(|p| {
                     let path = uri_path(&p.text_document.uri)?;
-                    // Full sync: the last change is the whole text.
-                    let text = p.content_changes.into_iter().last()?.text;
+                    let mut text = self.text_of(&path).unwrap_or_default();
+                    for c in p.content_changes {
+                        match c.range {
+                            // Incremental: replace the range (UTF-16 positions).
+                            Some(r) => {
+                                let a = offset_of(&text, r.start);
+                                let b = offset_of(&text, r.end).max(a);
+                                text.replace_range(a..b, &c.text);
+                            }
+                            None => text = c.text,
+                        }
+                    }
                     self.docs.insert(path.clone(), text);
                     Some(path)
                 }),
@@ -298,8 +308,11 @@ impl Server {
             .iter()
             .map(|(p, t)| (p.clone(), t.as_bytes().to_vec()))
             .collect();
+        let t0 = std::time::Instant::now();
         let project = Project::load_overlaid(std::slice::from_ref(&scope), true, overlay);
+        let t1 = std::time::Instant::now();
         let diags = crate::rules::run(&project, &Selection::default());
+        let t2 = std::time::Instant::now();
         let db = &project.db;
         let mut by_uri: HashMap<lt::Url, Vec<lt::Diagnostic>> = HashMap::new();
         for d in &diags {
@@ -325,6 +338,14 @@ impl Server {
                 "textDocument/publishDiagnostics".into(),
                 params,
             )));
+        }
+        if std::env::var_os("HACONF_LSP_TIMING").is_some() {
+            eprintln!(
+                "load {:?} rules {:?} publish {:?}",
+                t1 - t0,
+                t2 - t1,
+                t2.elapsed()
+            );
         }
         self.published.insert(scope.clone(), now);
         self.scopes.insert(scope, Scope { project, diags });

@@ -79,39 +79,39 @@ pub fn stdio() -> (Connection, Threads) {
                     continue;
                 }
             };
-            let value: serde_json::Value = match serde_json::from_slice(&body) {
-                Ok(v) => v,
-                Err(e) => {
-                    write_frame(
-                        &out_r,
-                        &error(
-                            serde_json::Value::Null,
-                            -32700,
-                            &format!("parse error: {e}"),
-                        ),
-                    );
-                    continue;
+            // One pass for a good message; a second only to say what is wrong with a bad one.
+            if let Ok(m) = serde_json::from_slice::<Message>(&body) {
+                if to_server.send(m).is_err() {
+                    break;
                 }
-            };
-            let id = value.get("id").cloned().unwrap_or(serde_json::Value::Null);
-            match serde_json::from_value::<Message>(value) {
-                Ok(m) => {
-                    if to_server.send(m).is_err() {
-                        break;
-                    }
+                continue;
+            }
+            match serde_json::from_slice::<serde_json::Value>(&body) {
+                Ok(v) => {
+                    let id = v.get("id").cloned().unwrap_or(serde_json::Value::Null);
+                    write_frame(&out_r, &error(id, -32600, "not a JSON-RPC message"));
                 }
                 Err(e) => write_frame(
                     &out_r,
-                    &error(id, -32600, &format!("not a JSON-RPC message: {e}")),
+                    &error(
+                        serde_json::Value::Null,
+                        -32700,
+                        &format!("parse error: {e}"),
+                    ),
                 ),
             }
         }
         // End of input: the server sees its channel close.
     });
     let writer = std::thread::spawn(move || {
+        let timing = std::env::var_os("HACONF_LSP_TIMING").is_some();
         for m in from_server {
+            let t = std::time::Instant::now();
             if let Ok(body) = serde_json::to_string(&m) {
                 write_frame(&out, &body);
+                if timing {
+                    eprintln!("wrote {} bytes in {:?}", body.len(), t.elapsed());
+                }
             }
         }
     });

@@ -64,20 +64,20 @@ impl KaUnit {
 
     /// Visits every statement with its block path (`/`-joined keywords, `/` at the top),
     /// following includes into the included files' statements.
-    pub fn walk(&self, f: &mut dyn FnMut(FileId, &ka::Stmt, &str)) {
+    pub fn walk<'u>(&'u self, f: &mut dyn FnMut(FileId, &'u ka::Stmt, &str)) {
         let mut stack = vec![self.root];
         if let Some(t) = self.trees.get(&self.root) {
             self.walk_items(self.root, &t.items, "/", &mut stack, f);
         }
     }
 
-    fn walk_items(
-        &self,
+    fn walk_items<'u>(
+        &'u self,
         file: FileId,
-        items: &[ka::Item],
+        items: &'u [ka::Item],
         path: &str,
         stack: &mut Vec<FileId>,
-        f: &mut dyn FnMut(FileId, &ka::Stmt, &str),
+        f: &mut dyn FnMut(FileId, &'u ka::Stmt, &str),
     ) {
         for item in items {
             let ka::Item::Stmt(s) = item else { continue };
@@ -354,7 +354,7 @@ impl Project {
         }
         let mut loose: Vec<PathBuf> = Vec::new();
         for path in paths {
-            if path.is_file() {
+            if path.is_file() || p.db.has_overlay(path) {
                 loose.push(path.clone());
             } else if path.is_dir() {
                 p.load_dir(path, 0);

@@ -297,34 +297,52 @@ pub fn run_full<'p>(project: &'p Project, sel: &Selection) -> Outcome<'p> {
         let mut found = Vec::new();
         let local = sel.with_spec(cm.spec.as_ref());
         for (index, node) in cluster.nodes.iter().enumerate() {
-            let mut node_diags = Vec::new();
-            for rule in all() {
-                if !local.enabled(rule.code) {
-                    continue;
-                }
-                match rule.check {
-                    Check::Keepalived(f) => {
-                        if let Some(unit) = &node.keepalived {
-                            f(&KaCtx { db, node, unit }, &mut node_diags);
+            let rules: Vec<&Rule> = all()
+                .iter()
+                .copied()
+                .filter(|r| local.enabled(r.code))
+                .collect();
+            let run_node = |rules: &[&Rule]| {
+                let mut out = Vec::new();
+                for rule in rules {
+                    match rule.check {
+                        Check::Keepalived(f) => {
+                            if let Some(unit) = &node.keepalived {
+                                f(&KaCtx { db, node, unit }, &mut out);
+                            }
                         }
-                    }
-                    Check::Nginx(f) => {
-                        for unit in &node.nginx {
-                            f(&NgCtx { db, node, unit }, &mut node_diags);
+                        Check::Nginx(f) => {
+                            for unit in &node.nginx {
+                                f(&NgCtx { db, node, unit }, &mut out);
+                            }
                         }
+                        Check::Node(f) => f(
+                            &NodeCtx {
+                                db,
+                                cluster,
+                                cm,
+                                index,
+                            },
+                            &mut out,
+                        ),
+                        _ => {}
                     }
-                    Check::Node(f) => f(
-                        &NodeCtx {
-                            db,
-                            cluster,
-                            cm,
-                            index,
-                        },
-                        &mut node_diags,
-                    ),
-                    _ => {}
                 }
-            }
+                out
+            };
+            // A big node (an editor's 10,000-line file) has its rules split over two
+            // threads; small ones, the common case in fleets, stay on one.
+            let mut node_diags = if node_bytes(db, node) > PARALLEL_BYTES && rules.len() > 1 {
+                let (a, b) = rules.split_at(rules.len() / 2);
+                std::thread::scope(|s| {
+                    let h = s.spawn(|| run_node(b));
+                    let mut first = run_node(a);
+                    first.extend(h.join().unwrap_or_default());
+                    first
+                })
+            } else {
+                run_node(&rules)
+            };
             check_scripts(db, node, &cm.nodes[index], &local, &mut node_diags);
             for d in &mut node_diags {
                 if d.node.is_none() {
@@ -365,6 +383,24 @@ pub fn run_full<'p>(project: &'p Project, sel: &Selection) -> Outcome<'p> {
         diagnostics: out,
         clusters,
     }
+}
+
+/// Above this much text in one node, its rules run on two threads.
+const PARALLEL_BYTES: usize = 64 * 1024;
+
+/// The size of a node's configuration text.
+fn node_bytes(db: &SourceDb, node: &Node) -> usize {
+    let ka = node
+        .keepalived
+        .iter()
+        .flat_map(|u| u.trees.keys())
+        .map(|&f| db.get(f).text.len());
+    let ng = node
+        .nginx
+        .iter()
+        .flat_map(|u| u.trees.keys())
+        .map(|&f| db.get(f).text.len());
+    ka.chain(ng).sum()
 }
 
 /// The HC rules and shellcheck on one node's health checks.

@@ -86,7 +86,8 @@ fn tokens(cx: &ClusterCtx, file: FileId, tree: &crate::syntax::nginx::File) -> V
 
 fn check(cx: &ClusterCtx, out: &mut Vec<Diagnostic>) {
     let nodes = &cx.cluster.nodes;
-    if nodes.len() < 2 {
+    // Nothing to compare unless two nodes have nginx.
+    if nodes.iter().filter(|n| !n.nginx.is_empty()).count() < 2 {
         return;
     }
     let per_node: Vec<String> = cx

@@ -75,14 +75,14 @@ fn keywords_in(cx: &KaCtx, file: usize, items: &[Item], out: &mut Vec<String>, d
 }
 
 fn check(cx: &KaCtx, out: &mut Vec<Diagnostic>) {
-    let mut found: Vec<(usize, Stmt)> = Vec::new();
+    let mut found: Vec<(usize, &Stmt)> = Vec::new();
     cx.unit.walk(&mut |file, stmt, path| {
         if path == "/"
             && matches!(stmt.keyword(), Some("vrrp_instance" | "vrrp_script"))
             && stmt.block.is_some()
             && active(stmt, &cx.node.name)
         {
-            found.push((file, stmt.clone()));
+            found.push((file, stmt));
         }
     });
     for (file, stmt) in found {

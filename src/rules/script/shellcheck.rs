@@ -3,7 +3,8 @@
 //! When `shellcheck` is on `PATH` (or `HACONF_SHELLCHECK` names it; `HACONF_SHELLCHECK=none`
 //! turns it off), each shell script a `vrrp_script` runs is given to `shellcheck -f json1`
 //! on standard input (so unsaved editor buffers are checked as typed), all at once in
-//! parallel. shellcheck honours `# shellcheck disable=` itself. Its levels map to ours:
+//! parallel. Answers are cached by shellcheck binary, shell and script text (see
+//! `cache_dir`), so a repeated check costs no process at all. shellcheck honours `# shellcheck disable=` itself. Its levels map to ours:
 //! error → error, warning → warning, info and style → info.
 
 use super::Target;
@@ -14,23 +15,72 @@ use std::io::Write;
 use std::process::{Command, Stdio};
 use std::sync::{Mutex, OnceLock};
 
-/// The shellcheck binary to run, if any.
-pub fn binary() -> Option<String> {
-    static BIN: OnceLock<Option<String>> = OnceLock::new();
+/// The shellcheck binary to run: its path, and a stamp (size and mtime) that changes when it
+/// is replaced, for the cache. Found on `PATH` without running it.
+pub fn binary() -> Option<(std::path::PathBuf, String)> {
+    static BIN: OnceLock<Option<(std::path::PathBuf, String)>> = OnceLock::new();
     BIN.get_or_init(|| {
         let name = std::env::var("HACONF_SHELLCHECK").unwrap_or_else(|_| "shellcheck".into());
         if name == "none" || name.is_empty() {
             return None;
         }
-        let ok = Command::new(&name)
-            .arg("--version")
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .status()
-            .is_ok_and(|s| s.success());
-        ok.then_some(name)
+        let candidates: Vec<std::path::PathBuf> = if name.contains('/') {
+            vec![name.into()]
+        } else {
+            std::env::var_os("PATH")
+                .map(|p| std::env::split_paths(&p).map(|d| d.join(&name)).collect())
+                .unwrap_or_default()
+        };
+        candidates.into_iter().find_map(|p| {
+            use std::os::unix::fs::PermissionsExt;
+            let m = std::fs::metadata(&p).ok()?;
+            if !m.is_file() || m.permissions().mode() & 0o111 == 0 {
+                return None;
+            }
+            let mtime = m
+                .modified()
+                .ok()
+                .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
+                .map_or(0, |d| d.as_nanos());
+            Some((p, format!("{}:{mtime}", m.len())))
+        })
     })
     .clone()
+}
+
+/// Where shellcheck's answers are kept: `HACONF_CACHE_DIR`, else `$XDG_CACHE_HOME/haconf`,
+/// else `~/.cache/haconf`; `HACONF_CACHE_DIR=none` turns the cache off.
+fn cache_dir() -> Option<std::path::PathBuf> {
+    if let Some(d) = std::env::var_os("HACONF_CACHE_DIR") {
+        return (d != "none").then(|| std::path::PathBuf::from(d).join("shellcheck"));
+    }
+    let base = std::env::var_os("XDG_CACHE_HOME")
+        .map(std::path::PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|h| std::path::PathBuf::from(h).join(".cache")))?;
+    Some(base.join("haconf/shellcheck"))
+}
+
+fn cache_key(stamp: &str, shell: &str, text: &str) -> String {
+    // Two FNV-1a 64 hashes of different seeds: collisions are not a practical concern.
+    let h = |seed: u64| {
+        let mut h: u64 = seed;
+        for b in stamp
+            .bytes()
+            .chain([0])
+            .chain(shell.bytes())
+            .chain([0])
+            .chain(text.bytes())
+        {
+            h ^= u64::from(b);
+            h = h.wrapping_mul(0x100000001b3);
+        }
+        h
+    };
+    format!(
+        "{:016x}{:016x}",
+        h(0xcbf29ce484222325),
+        h(0x84222325cbf29ce4)
+    )
 }
 
 /// What `--verbose` says when scripts were not given to shellcheck.
@@ -69,8 +119,12 @@ pub fn is_sc(code: &str) -> bool {
 /// findings (in the order of `targets`). Nothing when shellcheck is absent.
 pub fn run_all(db: &SourceDb, targets: &[&Target]) -> Vec<Vec<Diagnostic>> {
     let mut out: Vec<Vec<Diagnostic>> = targets.iter().map(|_| Vec::new()).collect();
-    let Some(bin) = binary() else { return out };
-    // Start them all, then collect: shellcheck spends its time starting up.
+    let Some((bin, stamp)) = binary() else {
+        return out;
+    };
+    let cache = cache_dir();
+    // Start them all, then collect: shellcheck spends its time starting up. Answers already
+    // in the cache (same shellcheck, shell and text) are not asked again.
     let mut running = Vec::new();
     for (k, t) in targets.iter().enumerate() {
         if t.inline || !matches!(t.parsed, Some(Ok(_))) {
@@ -82,6 +136,14 @@ pub fn run_all(db: &SourceDb, targets: &[&Target]) -> Vec<Vec<Diagnostic>> {
             .filter(|s| matches!(*s, "bash" | "dash" | "ksh"))
             .unwrap_or("sh");
         let text = db.get(t.file).text.clone();
+        let key = cache_key(&stamp, shell, &text);
+        if let Some(json) = cache
+            .as_ref()
+            .and_then(|d| std::fs::read(d.join(&key)).ok())
+        {
+            out[k] = parse_json1(db, t, &json);
+            continue;
+        }
         let child = Command::new(&bin)
             .args(["-f", "json1", "-s", shell, "-"])
             .stdin(Stdio::piped())
@@ -95,15 +157,30 @@ pub fn run_all(db: &SourceDb, targets: &[&Target]) -> Vec<Vec<Diagnostic>> {
                 let _ = stdin.write_all(text.as_bytes());
             });
         }
-        running.push((k, child));
+        running.push((k, key, child));
     }
-    for (k, child) in running {
+    for (k, key, child) in running {
         let Ok(o) = child.wait_with_output() else {
             continue;
         };
+        // shellcheck exits 0 (clean) or 1 (findings); anything else is not an answer.
+        if !matches!(o.status.code(), Some(0 | 1)) {
+            continue;
+        }
         out[k] = parse_json1(db, targets[k], &o.stdout);
+        if let Some(dir) = &cache {
+            let _ = store(dir, &key, &o.stdout);
+        }
     }
     out
+}
+
+/// Writes a cache entry atomically (a reader never sees half of one).
+fn store(dir: &std::path::Path, key: &str, bytes: &[u8]) -> std::io::Result<()> {
+    std::fs::create_dir_all(dir)?;
+    let tmp = dir.join(format!(".{key}.{}", std::process::id()));
+    std::fs::write(&tmp, bytes)?;
+    std::fs::rename(&tmp, dir.join(key))
 }
 
 fn parse_json1(db: &SourceDb, t: &Target, json: &[u8]) -> Vec<Diagnostic> {

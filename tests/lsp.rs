@@ -1,0 +1,228 @@
+//! `haconf lsp` end to end: the real binary, JSON-RPC with Content-Length framing over stdio.
+
+mod common;
+#[path = "common/lsp_client.rs"]
+mod lsp_client;
+
+use lsp_client::{Client, uri};
+use serde_json::{Value, json};
+use std::path::{Path, PathBuf};
+
+fn codes(diags: &[Value]) -> Vec<String> {
+    diags
+        .iter()
+        .map(|d| d["code"].as_str().unwrap().to_owned())
+        .collect()
+}
+
+/// Applies LSP text edits (ASCII text) to `text`.
+fn apply(text: &str, edits: &[Value]) -> String {
+    let mut spans: Vec<(usize, usize, String)> = edits
+        .iter()
+        .map(|e| {
+            let pos = |p: &Value| {
+                haconf::lsp::offset_of(
+                    text,
+                    lsp_types::Position::new(
+                        p["line"].as_u64().unwrap() as u32,
+                        p["character"].as_u64().unwrap() as u32,
+                    ),
+                )
+            };
+            (
+                pos(&e["range"]["start"]),
+                pos(&e["range"]["end"]),
+                e["newText"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect();
+    spans.sort_by(|a, b| b.0.cmp(&a.0));
+    let mut out = text.to_owned();
+    for (s, e, t) in spans {
+        out.replace_range(s..e, &t);
+    }
+    out
+}
+
+fn seed_copy() -> (tempfile::TempDir, PathBuf) {
+    let dir = tempfile::tempdir().unwrap();
+    let c = dir.path().join("seed-cluster");
+    for node in ["ha1", "ha2"] {
+        std::fs::create_dir_all(c.join(node)).unwrap();
+        for f in [
+            "keepalived.conf",
+            "nginx.conf",
+            "chk_nginx.sh",
+            "index.html",
+        ] {
+            let from = Path::new(env!("CARGO_MANIFEST_DIR"))
+                .join("examples/seed-cluster")
+                .join(node)
+                .join(f);
+            std::fs::write(c.join(node).join(f), std::fs::read(&from).unwrap()).unwrap();
+        }
+    }
+    (dir, c)
+}
+
+#[test]
+fn a_session_on_the_seed_cluster() {
+    let (_tmp, c) = seed_copy();
+    let ka = c.join("ha1/keepalived.conf");
+    let ka_uri = uri(&ka);
+    let ha2_uri = uri(&c.join("ha2/keepalived.conf"));
+    let mut text = std::fs::read_to_string(&ka).unwrap();
+    let mut lsp = Client::start(env!("CARGO_BIN_EXE_haconf"));
+    let init = lsp.initialize(&c);
+    assert!(
+        init["result"]["capabilities"]["hoverProvider"] == true,
+        "{init}"
+    );
+
+    lsp.notify(
+        "textDocument/didOpen",
+        json!({"textDocument": {"uri": ka_uri, "languageId": "keepalived", "version": 1, "text": text}}),
+    );
+    let diags = lsp.diagnostics(&ka_uri);
+    let found = codes(&diags);
+    assert!(
+        found.contains(&"KA010".into()) && found.contains(&"CL010".into()),
+        "{found:?}"
+    );
+    // Cross-node: the CL010 finding points at the other node's line.
+    let cl010 = diags.iter().find(|d| d["code"] == "CL010").unwrap();
+    assert_eq!(
+        cl010["relatedInformation"][0]["location"]["uri"], ha2_uri,
+        "{cl010}"
+    );
+    // ...and the other node's file gets its diagnostics too.
+    assert!(codes(&lsp.diagnostics(&ha2_uri)).contains(&"CL010".into()));
+
+    // The KA010 quick fix adds the peers; applied and sent back, KA010 is gone.
+    let ka010 = diags.iter().find(|d| d["code"] == "KA010").unwrap().clone();
+    let actions = lsp.request(
+        "textDocument/codeAction",
+        json!({"textDocument": {"uri": ka_uri}, "range": ka010["range"], "context": {"diagnostics": [ka010]}}),
+    );
+    let actions = actions["result"].as_array().unwrap().clone();
+    let fix = actions
+        .iter()
+        .find(|a| {
+            a["kind"] == "quickfix"
+                && a["edit"]["changes"][&ka_uri].is_array()
+                && a["title"].as_str().unwrap().contains("KA010")
+        })
+        .unwrap_or_else(|| panic!("no KA010 fix in {actions:#?}"));
+    assert!(
+        actions
+            .iter()
+            .any(|a| a["title"] == "Ignore KA010 on this line")
+    );
+    text = apply(&text, fix["edit"]["changes"][&ka_uri].as_array().unwrap());
+    assert!(text.contains("unicast_peer"), "{text}");
+    lsp.notify(
+        "textDocument/didChange",
+        json!({"textDocument": {"uri": ka_uri, "version": 2}, "contentChanges": [{"text": text}]}),
+    );
+    let after = codes(&lsp.diagnostics(&ka_uri));
+    assert!(!after.contains(&"KA010".into()), "{after:?}");
+    assert!(after.contains(&"CL010".into()), "{after:?}");
+
+    // "Fix all safe" covers both nodes.
+    let all = lsp.request(
+        "textDocument/codeAction",
+        json!({"textDocument": {"uri": ka_uri}, "range": {"start": {"line": 0, "character": 0}, "end": {"line": 0, "character": 0}}, "context": {"diagnostics": [], "only": ["source.fixAll.haconf"]}}),
+    );
+    let all = all["result"].as_array().unwrap();
+    assert_eq!(all.len(), 1, "{all:#?}");
+    assert!(
+        all[0]["edit"]["changes"][&ha2_uri].is_array(),
+        "{:#}",
+        all[0]
+    );
+
+    // Hover on a keyword.
+    let line = text.lines().position(|l| l.contains("advert_int")).unwrap();
+    let col = text.lines().nth(line).unwrap().find("advert_int").unwrap() + 3;
+    let h = lsp.request(
+        "textDocument/hover",
+        json!({"textDocument": {"uri": ka_uri}, "position": {"line": line, "character": col}}),
+    );
+    assert!(
+        h["result"]["contents"]["value"]
+            .as_str()
+            .unwrap()
+            .contains("advert_int"),
+        "{h}"
+    );
+
+    // Completion inside vrrp_instance.
+    let line = text.lines().position(|l| l.contains("advert_int")).unwrap();
+    let c = lsp.request(
+        "textDocument/completion",
+        json!({"textDocument": {"uri": ka_uri}, "position": {"line": line, "character": 0}}),
+    );
+    let labels: Vec<&str> = c["result"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| i["label"].as_str().unwrap())
+        .collect();
+    assert!(
+        labels.contains(&"virtual_router_id") && !labels.contains(&"router_id"),
+        "{labels:?}"
+    );
+
+    // Go to definition: track_script entry -> its vrrp_script.
+    let lines: Vec<&str> = text.lines().collect();
+    let line = lines
+        .iter()
+        .rposition(|l| l.trim() == "chk_http_port")
+        .unwrap();
+    let col = lines[line].find("chk_http_port").unwrap() + 2;
+    let d = lsp.request(
+        "textDocument/definition",
+        json!({"textDocument": {"uri": ka_uri}, "position": {"line": line, "character": col}}),
+    );
+    assert_eq!(d["result"]["uri"], ka_uri, "{d}");
+    let def_line = d["result"]["range"]["start"]["line"].as_u64().unwrap() as usize;
+    assert!(lines[def_line].contains("vrrp_script chk_http_port"), "{d}");
+
+    assert_eq!(lsp.shutdown(), Some(0));
+}
+
+#[test]
+fn garbage_unknown_methods_and_loose_files_do_not_stop_it() {
+    let tmp = tempfile::tempdir().unwrap();
+    let mut lsp = Client::start(env!("CARGO_BIN_EXE_haconf"));
+    lsp.initialize(tmp.path());
+    // Not JSON at all.
+    lsp.raw("this is not json");
+    let e = lsp.wait(|m| m["error"]["code"] == -32700);
+    assert!(e["id"].is_null(), "{e}");
+    // JSON, but not JSON-RPC.
+    lsp.raw("{\"hello\": 1}");
+    lsp.wait(|m| m["error"]["code"] == -32600);
+    // An unknown method.
+    let r = lsp.request("haconf/doesNotExist", json!({}));
+    assert_eq!(r["error"]["code"], -32601, "{r}");
+    // Bad parameters.
+    let r = lsp.request("textDocument/hover", json!({"nope": true}));
+    assert_eq!(r["error"]["code"], -32602, "{r}");
+    // A document outside any cluster.
+    let loose = tmp.path().join("loose.conf");
+    let uri = uri(&loose);
+    lsp.notify(
+        "textDocument/didOpen",
+        json!({"textDocument": {"uri": uri, "languageId": "nginx", "version": 1, "text": "http {\n    listen 80;\n}\n"}}),
+    );
+    let diags = lsp.diagnostics(&uri);
+    assert!(!diags.is_empty());
+    // Still answering.
+    let h = lsp.request(
+        "textDocument/hover",
+        json!({"textDocument": {"uri": uri}, "position": {"line": 0, "character": 1}}),
+    );
+    assert!(h.get("result").is_some(), "{h}");
+    assert_eq!(lsp.shutdown(), Some(0));
+}
