@@ -214,7 +214,7 @@ pub fn infer(project: &Project, cluster: &Cluster, cm: &ClusterModel) -> Inferre
                     x.scripts(&cm.nodes[n])
                         .any(|y| y.name.value == s.name.value)
                 })
-                .and_then(|x| x.analysis.as_ref())
+                .and_then(|x| x.analysis())
                 .map(|a| a.commands.clone())
                 .unwrap_or_default();
             let service = cmds

@@ -21,6 +21,8 @@ use crate::project::{Node, command_program};
 use crate::shell::analysis::{Analysis, analyse};
 use crate::shell::{self, ParseError};
 use crate::source::{FileId, SourceDb, Span};
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, OnceLock};
 
 /// One check command of a node, parsed and analysed.
 pub struct Target {
@@ -35,9 +37,48 @@ pub struct Target {
     pub scripts: Vec<usize>,
     /// The interpreter of the `#!` line (`None`: no `#!`, run through `/bin/sh`).
     pub interpreter: Option<String>,
-    /// `None` when the interpreter is not a shell.
-    pub parsed: Option<Result<shell::Node, ParseError>>,
+    /// The parse and analysis; `None` when the interpreter is not a shell.
+    pub shell: Option<Arc<Shell>>,
+}
+
+/// A script as a shell reads it (shared between nodes that ship the same text).
+pub struct Shell {
+    pub parsed: Result<shell::Node, ParseError>,
     pub analysis: Option<Analysis>,
+}
+
+impl Target {
+    pub fn analysis(&self) -> Option<&Analysis> {
+        self.shell.as_ref().and_then(|s| s.analysis.as_ref())
+    }
+    pub fn parse_error(&self) -> Option<&ParseError> {
+        self.shell.as_ref().and_then(|s| s.parsed.as_ref().err())
+    }
+    pub fn parses(&self) -> bool {
+        self.shell.as_ref().is_some_and(|s| s.parsed.is_ok())
+    }
+}
+
+/// Parses and analyses a script, once per distinct (text, offset, `-e`) in the process: a
+/// fleet's nodes ship the same check script, and an editor re-checks unchanged ones.
+fn shell_of(text: &str, base: usize, errexit: bool) -> Arc<Shell> {
+    type Memo = HashMap<(String, usize, bool), Arc<Shell>>;
+    static MEMO: OnceLock<Mutex<Memo>> = OnceLock::new();
+    let memo = MEMO.get_or_init(Default::default);
+    let key = (text.to_string(), base, errexit);
+    if let Some(s) = memo.lock().ok().and_then(|m| m.get(&key).cloned()) {
+        return s;
+    }
+    let parsed = shell::parse(text, base);
+    let analysis = parsed.as_ref().ok().map(|n| analyse(n, errexit));
+    let s = Arc::new(Shell { parsed, analysis });
+    if let Ok(mut m) = memo.lock() {
+        if m.len() >= 1024 {
+            m.clear();
+        }
+        m.insert(key, s.clone());
+    }
+    s
 }
 
 impl Target {
@@ -90,7 +131,7 @@ pub struct ScriptCtx<'a> {
 
 impl ScriptCtx<'_> {
     pub fn analysis(&self) -> Option<&Analysis> {
-        self.target.analysis.as_ref()
+        self.target.analysis()
     }
 
     /// A diagnostic in the script, with the `script` lines as related locations.
@@ -241,11 +282,7 @@ pub fn targets(db: &SourceDb, node: &Node, model: &NodeModel) -> Vec<Target> {
             }
         };
         let shellish = interpreter.as_deref().is_none_or(is_shell);
-        let parsed = shellish.then(|| shell::parse(text, span.start));
-        let analysis = match &parsed {
-            Some(Ok(n)) => Some(analyse(n, errexit)),
-            _ => None,
-        };
+        let shell = shellish.then(|| shell_of(text, span.start, errexit));
         out.push(Target {
             file,
             span,
@@ -253,8 +290,7 @@ pub fn targets(db: &SourceDb, node: &Node, model: &NodeModel) -> Vec<Target> {
             program,
             scripts: vec![si],
             interpreter,
-            parsed,
-            analysis,
+            shell,
         });
     }
     out

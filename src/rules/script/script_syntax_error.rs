@@ -55,7 +55,7 @@ Correct the script; `bash -n script` (or `sh -n`) shows the same error.
 };
 
 fn check(cx: &ScriptCtx, out: &mut Vec<Diagnostic>) {
-    let Some(Err(e)) = &cx.target.parsed else {
+    let Some(e) = cx.target.parse_error() else {
         return;
     };
     let f = cx.db.get(cx.target.file);

@@ -127,7 +127,7 @@ pub fn run_all(db: &SourceDb, targets: &[&Target]) -> Vec<Vec<Diagnostic>> {
     // in the cache (same shellcheck, shell and text) are not asked again.
     let mut running = Vec::new();
     for (k, t) in targets.iter().enumerate() {
-        if t.inline || !matches!(t.parsed, Some(Ok(_))) {
+        if t.inline || !t.parses() {
             continue;
         }
         let shell = t
@@ -137,11 +137,13 @@ pub fn run_all(db: &SourceDb, targets: &[&Target]) -> Vec<Vec<Diagnostic>> {
             .unwrap_or("sh");
         let text = db.get(t.file).text.clone();
         let key = cache_key(&stamp, shell, &text);
-        if let Some(json) = cache
-            .as_ref()
-            .and_then(|d| std::fs::read(d.join(&key)).ok())
-        {
+        if let Some(json) = remembered(&key).or_else(|| {
+            cache
+                .as_ref()
+                .and_then(|d| std::fs::read(d.join(&key)).ok())
+        }) {
             out[k] = parse_json1(db, t, &json);
+            remember(&key, &json);
             continue;
         }
         let child = Command::new(&bin)
@@ -168,11 +170,31 @@ pub fn run_all(db: &SourceDb, targets: &[&Target]) -> Vec<Vec<Diagnostic>> {
             continue;
         }
         out[k] = parse_json1(db, targets[k], &o.stdout);
+        remember(&key, &o.stdout);
         if let Some(dir) = &cache {
             let _ = store(dir, &key, &o.stdout);
         }
     }
     out
+}
+
+/// shellcheck's answers already read in this process (a fleet's nodes share their scripts).
+fn memo() -> &'static Mutex<std::collections::HashMap<String, Vec<u8>>> {
+    static M: OnceLock<Mutex<std::collections::HashMap<String, Vec<u8>>>> = OnceLock::new();
+    M.get_or_init(Default::default)
+}
+
+fn remembered(key: &str) -> Option<Vec<u8>> {
+    memo().lock().ok()?.get(key).cloned()
+}
+
+fn remember(key: &str, json: &[u8]) {
+    if let Ok(mut m) = memo().lock() {
+        if m.len() >= 1024 {
+            m.clear();
+        }
+        m.entry(key.to_string()).or_insert_with(|| json.to_vec());
+    }
 }
 
 /// Writes a cache entry atomically (a reader never sees half of one).
