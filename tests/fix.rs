@@ -165,9 +165,6 @@ fn a_link_out_of_the_cluster_is_not_written() {
 
 #[test]
 fn interactive_in_a_real_terminal() {
-    if !common::require_tool("interactive_in_a_real_terminal", "tmux", &["-V"]) {
-        return;
-    }
     let dir = tempfile::tempdir().unwrap();
     let c = dir.path().join("c");
     common::write_tree(
@@ -183,55 +180,21 @@ fn interactive_in_a_real_terminal() {
             ),
         ],
     );
-    let session = format!("haconf-test-{}", std::process::id());
     let cmd = format!(
         "{} fix --interactive {} ; echo EXIT=$? ; sleep 20",
         env!("CARGO_BIN_EXE_haconf"),
         c.display()
     );
-    // A tmux server of the test's own (its own socket), with a terminal type CI may lack.
-    let tmux = |args: &[&str]| {
-        std::process::Command::new("tmux")
-            .args(["-L", &session])
-            .args(args)
-            .env("TERM", "xterm")
-            .output()
-            .unwrap()
+    let Some(tmux) = common::Tmux::start("interactive_in_a_real_terminal", &cmd) else {
+        return;
     };
-    assert!(
-        tmux(&[
-            "new-session",
-            "-d",
-            "-s",
-            &session,
-            "-x",
-            "160",
-            "-y",
-            "50",
-            &cmd
-        ])
-        .status
-        .success()
-    );
-    let screen = || {
-        String::from_utf8_lossy(&tmux(&["capture-pane", "-t", &session, "-p"]).stdout).into_owned()
-    };
-    let wait_for = |what: &str, count: usize| {
-        for _ in 0..100 {
-            if screen().matches(what).count() >= count {
-                return;
-            }
-            std::thread::sleep(std::time::Duration::from_millis(50));
-        }
-        panic!("`{what}` did not appear:\n{}", screen());
-    };
-    wait_for("Apply this fix?", 1);
-    tmux(&["send-keys", "-t", &session, "y", "Enter"]);
-    wait_for("Apply this fix?", 2);
-    tmux(&["send-keys", "-t", &session, "n", "Enter"]);
-    wait_for("EXIT=", 1);
-    let text = screen();
-    tmux(&["kill-server"]);
+    tmux.wait_for("Apply this fix?", 1);
+    tmux.answer("y");
+    tmux.wait_for("Apply this fix?", 2);
+    tmux.answer("n");
+    tmux.wait_for("EXIT=", 1);
+    let text = tmux.screen();
+    drop(tmux);
     assert!(
         text.contains("Applied 1 fix to 1 file.") && text.contains("EXIT=0"),
         "{text}"

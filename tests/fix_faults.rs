@@ -125,65 +125,27 @@ fn a_full_disk_leaves_every_file_whole() {
 
 #[test]
 fn a_file_changed_while_the_user_decides_is_not_written() {
-    if !common::require_tool(
-        "a_file_changed_while_the_user_decides_is_not_written",
-        "tmux",
-        &["-V"],
-    ) {
-        return;
-    }
     let dir = tempfile::tempdir().unwrap();
     let c = dir.path().join("c");
     two_nodes(&c);
-    let session = format!("haconf-faults-{}", std::process::id());
     let cmd = format!(
         "{} fix --interactive {} ; echo EXIT=$? ; sleep 20",
         env!("CARGO_BIN_EXE_haconf"),
         c.display()
     );
-    let tmux = |args: &[&str]| {
-        Command::new("tmux")
-            .args(["-L", &session])
-            .args(args)
-            .env("TERM", "xterm")
-            .output()
-            .unwrap()
+    let Some(tmux) =
+        common::Tmux::start("a_file_changed_while_the_user_decides_is_not_written", &cmd)
+    else {
+        return;
     };
-    assert!(
-        tmux(&[
-            "new-session",
-            "-d",
-            "-s",
-            &session,
-            "-x",
-            "160",
-            "-y",
-            "50",
-            &cmd
-        ])
-        .status
-        .success()
-    );
-    let screen = || {
-        String::from_utf8_lossy(&tmux(&["capture-pane", "-t", &session, "-p"]).stdout).into_owned()
-    };
-    let wait_for = |what: &str, count: usize| {
-        for _ in 0..100 {
-            if screen().matches(what).count() >= count {
-                return;
-            }
-            std::thread::sleep(std::time::Duration::from_millis(50));
-        }
-        panic!("`{what}` did not appear:\n{}", screen());
-    };
-    wait_for("Apply this fix?", 1);
+    tmux.wait_for("Apply this fix?", 1);
     // Someone else edits ha1 while the question is on the screen.
     let edited = "global_defs {\n    router_id edited-by-hand\n}\n";
     std::fs::write(c.join("ha1/keepalived.conf"), edited).unwrap();
-    tmux(&["send-keys", "-t", &session, "a", "Enter"]);
-    wait_for("EXIT=", 1);
-    let text = screen();
-    tmux(&["kill-server"]);
+    tmux.answer("a");
+    tmux.wait_for("EXIT=", 1);
+    let text = tmux.screen();
+    drop(tmux);
     assert!(
         text.contains("changed on disk since haconf read it"),
         "{text}"

@@ -135,6 +135,27 @@ fn keepalived_syntax_msg(m: &str) -> bool {
     YES.iter().any(|y| m.contains(y)) && !NO.iter().any(|n| m.contains(n))
 }
 
+/// What `keepalived -t` says (stderr and stdout) about `f` in the namespace, as config `id`.
+fn keepalived_t(ns: &str, f: &Path, id: &str) -> String {
+    let out = Command::new("ip")
+        .args([
+            "netns",
+            "exec",
+            ns,
+            "timeout",
+            "20",
+            "keepalived",
+            "-t",
+            "-i",
+            id,
+            "-f",
+        ])
+        .arg(f)
+        .output()
+        .expect("run keepalived -t");
+    String::from_utf8_lossy(&out.stderr).into_owned() + &String::from_utf8_lossy(&out.stdout)
+}
+
 /// Interface names the corpus configs use. `keepalived -t` checks that interfaces exist, so
 /// it runs in a network namespace of the test's own that has exactly these (veth pairs), and
 /// its verdicts do not depend on the machine.
@@ -177,24 +198,7 @@ fn keepalived_agreement() {
             .unwrap()
             .to_string_lossy()
             .into_owned();
-        let out = Command::new("ip")
-            .args([
-                "netns",
-                "exec",
-                &ns.name,
-                "timeout",
-                "20",
-                "keepalived",
-                "-t",
-                "-i",
-                &id,
-                "-f",
-            ])
-            .arg(f)
-            .output()
-            .expect("run keepalived -t");
-        let text = String::from_utf8_lossy(&out.stderr).into_owned()
-            + &String::from_utf8_lossy(&out.stdout);
+        let text = keepalived_t(&ns.name, f, &id);
         let msgs: Vec<&str> = text.lines().filter(|l| keepalived_syntax_msg(l)).collect();
         let oracle = !msgs.is_empty();
         // Scripts in the corpus are read as keepalived configs by keepalived -t; read them so too.
@@ -357,24 +361,7 @@ fn fixes_add_no_keepalived_errors() {
         return;
     };
     let messages = |f: &Path, id: &str| -> Vec<String> {
-        let out = Command::new("ip")
-            .args([
-                "netns",
-                "exec",
-                &ns.name,
-                "timeout",
-                "20",
-                "keepalived",
-                "-t",
-                "-i",
-                id,
-                "-f",
-            ])
-            .arg(f)
-            .output()
-            .expect("run keepalived -t");
-        let text = String::from_utf8_lossy(&out.stderr).into_owned()
-            + &String::from_utf8_lossy(&out.stdout);
+        let text = keepalived_t(&ns.name, f, id);
         let mut v: Vec<String> = text
             .lines()
             .filter(|l| keepalived_syntax_msg(l))

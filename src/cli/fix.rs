@@ -134,18 +134,8 @@ fn write_in_place(
     new: &[u8],
     backup: bool,
 ) -> std::io::Result<()> {
-    use std::io::{Error, ErrorKind};
-    let real = std::fs::canonicalize(path)?;
-    let inside = roots
-        .iter()
-        .filter_map(|r| std::fs::canonicalize(r).ok())
-        .any(|r| real.starts_with(&r) || r == real);
-    if !inside {
-        return Err(Error::new(
-            ErrorKind::PermissionDenied,
-            "is a link to a file outside the cluster; not written",
-        ));
-    }
+    use std::io::Error;
+    let real = real_inside(roots, path, "not written")?;
     if std::fs::read(&real)? != old {
         return Err(Error::other(
             "changed on disk since haconf read it; not written",
@@ -183,22 +173,30 @@ pub fn mode_line(path: &str, old: u32, new: u32) -> String {
     format!("mode change {old:04o} => {new:04o} {path}")
 }
 
-/// Sets `path`'s mode to `new`: refuses a file outside the checked directories or whose
-/// mode changed since it was read.
-fn chmod_in_place(roots: &[PathBuf], path: &Path, old: u32, new: u32) -> std::io::Result<()> {
-    use std::io::{Error, ErrorKind};
-    use std::os::unix::fs::PermissionsExt;
+/// The real path of `path`, if it lies inside one of the checked directories; an error that
+/// ends with `what` (e.g. "not written") when a link leads out of them.
+fn real_inside(roots: &[PathBuf], path: &Path, what: &str) -> std::io::Result<PathBuf> {
     let real = std::fs::canonicalize(path)?;
     let inside = roots
         .iter()
         .filter_map(|r| std::fs::canonicalize(r).ok())
         .any(|r| real.starts_with(&r) || r == real);
-    if !inside {
-        return Err(Error::new(
-            ErrorKind::PermissionDenied,
-            "is a link to a file outside the cluster; mode not changed",
-        ));
+    if inside {
+        Ok(real)
+    } else {
+        Err(std::io::Error::new(
+            std::io::ErrorKind::PermissionDenied,
+            format!("is a link to a file outside the cluster; {what}"),
+        ))
     }
+}
+
+/// Sets `path`'s mode to `new`: refuses a file outside the checked directories or whose
+/// mode changed since it was read.
+fn chmod_in_place(roots: &[PathBuf], path: &Path, old: u32, new: u32) -> std::io::Result<()> {
+    use std::io::Error;
+    use std::os::unix::fs::PermissionsExt;
+    let real = real_inside(roots, path, "mode not changed")?;
     let now = std::fs::metadata(&real)?.permissions().mode() & 0o7777;
     if now != old {
         return Err(Error::other(

@@ -145,3 +145,69 @@ impl Drop for Netns {
             .output();
     }
 }
+
+/// A terminal program run in a tmux server of the test's own (its own socket), to answer its
+/// prompts and read its screen.
+pub struct Tmux {
+    session: String,
+}
+
+impl Tmux {
+    /// Starts `cmd` in a 160×50 terminal; `None` (with the reason printed, or a panic under
+    /// `HACONF_REQUIRE_ORACLES=1`) when tmux is missing.
+    pub fn start(test: &str, cmd: &str) -> Option<Tmux> {
+        if !require_tool(test, "tmux", &["-V"]) {
+            return None;
+        }
+        static NEXT: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+        let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        let t = Tmux {
+            session: format!("haconf-test-{}-{n}", std::process::id()),
+        };
+        let s = t.session.clone();
+        let ok = t.run(&["new-session", "-d", "-s", &s, "-x", "160", "-y", "50", cmd]);
+        assert!(ok.status.success(), "tmux did not start");
+        Some(t)
+    }
+
+    fn run(&self, args: &[&str]) -> std::process::Output {
+        // A terminal type CI may lack otherwise.
+        Command::new("tmux")
+            .args(["-L", &self.session])
+            .args(args)
+            .env("TERM", "xterm")
+            .output()
+            .unwrap()
+    }
+
+    pub fn screen(&self) -> String {
+        String::from_utf8_lossy(
+            &self
+                .run(&["capture-pane", "-t", &self.session, "-p"])
+                .stdout,
+        )
+        .into_owned()
+    }
+
+    /// Waits (5 s at most) until `what` is on the screen `count` times.
+    pub fn wait_for(&self, what: &str, count: usize) {
+        for _ in 0..100 {
+            if self.screen().matches(what).count() >= count {
+                return;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
+        panic!("`{what}` did not appear:\n{}", self.screen());
+    }
+
+    /// Types `keys` and Enter.
+    pub fn answer(&self, keys: &str) {
+        self.run(&["send-keys", "-t", &self.session, keys, "Enter"]);
+    }
+}
+
+impl Drop for Tmux {
+    fn drop(&mut self) {
+        self.run(&["kill-server"]);
+    }
+}
