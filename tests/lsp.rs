@@ -226,3 +226,39 @@ fn garbage_unknown_methods_and_loose_files_do_not_stop_it() {
     assert!(h.get("result").is_some(), "{h}");
     assert_eq!(lsp.shutdown(), Some(0));
 }
+
+#[test]
+fn haconf_toml_and_scripts_get_diagnostics_too() {
+    let (_tmp, c) = seed_copy();
+    let mut lsp = Client::start(env!("CARGO_BIN_EXE_haconf"));
+    lsp.initialize(&c);
+    // A spec with a misspelt key: HA001 where the typo is.
+    let spec = c.join("haconf.toml");
+    std::fs::write(&spec, "[[node]]\nname = \"ha1\"\n").unwrap();
+    let spec_uri = uri(&spec);
+    lsp.notify(
+        "textDocument/didOpen",
+        json!({"textDocument": {"uri": spec_uri, "languageId": "toml", "version": 1, "text": "[[node]]\nname = \"ha1\"\nadress = \"192.168.0.10\"\n"}}),
+    );
+    let d = lsp.diagnostics(&spec_uri);
+    let ha001 = d
+        .iter()
+        .find(|x| x["code"] == "HA001")
+        .unwrap_or_else(|| panic!("{d:#?}"));
+    assert_eq!(ha001["range"]["start"]["line"], 2, "{ha001}");
+    // The check script: HC001 on its last line.
+    let script = c.join("ha1/chk_nginx.sh");
+    let script_uri = uri(&script);
+    let text = std::fs::read_to_string(&script).unwrap();
+    lsp.notify(
+        "textDocument/didOpen",
+        json!({"textDocument": {"uri": script_uri, "languageId": "shellscript", "version": 1, "text": text}}),
+    );
+    let d = lsp.diagnostics(&script_uri);
+    let found = codes(&d);
+    assert!(
+        found.contains(&"HC001".into()) && found.contains(&"HC003".into()),
+        "{found:?}"
+    );
+    assert_eq!(lsp.shutdown(), Some(0));
+}
