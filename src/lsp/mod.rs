@@ -67,6 +67,8 @@ pub struct Server {
     scopes: HashMap<PathBuf, Scope>,
     /// The URIs published for each scope (to clear the ones that became clean).
     published: HashMap<PathBuf, HashSet<lt::Url>>,
+    /// Documents changed since the last analysis, in order.
+    dirty: Vec<PathBuf>,
     shutdown: bool,
 }
 
@@ -203,18 +205,41 @@ impl Server {
                         reply(conn, req.id, serde_json::Value::Null);
                         continue;
                     }
+                    // A request sees every change before it.
+                    self.flush(conn);
                     self.request(conn, req);
                 }
                 Message::Notification(n) => {
                     if n.method == "exit" {
                         return if self.shutdown { 0 } else { 1 };
                     }
-                    self.notification(conn, n);
+                    self.notification(n);
                 }
                 Message::Response(_) => {}
             }
+            // Changes that arrive faster than they are analysed are analysed once: only when
+            // nothing else is waiting.
+            if conn.receiver.is_empty() {
+                self.flush(conn);
+            }
         }
         0
+    }
+
+    /// Analyses the documents changed since the last analysis (one pass per cluster).
+    fn flush(&mut self, conn: &Connection) {
+        let dirty = std::mem::take(&mut self.dirty);
+        let mut scopes: Vec<(PathBuf, Vec<PathBuf>)> = Vec::new();
+        for path in dirty {
+            let scope = scope_of(&path);
+            match scopes.iter_mut().find(|(s, _)| *s == scope) {
+                Some((_, v)) => v.push(path),
+                None => scopes.push((scope, vec![path])),
+            }
+        }
+        for (scope, paths) in scopes {
+            self.analyse(conn, &scope, &paths);
+        }
     }
 
     fn request(&mut self, conn: &Connection, req: Request) {
@@ -249,7 +274,7 @@ impl Server {
         }
     }
 
-    fn notification(&mut self, conn: &Connection, n: Notification) {
+    fn notification(&mut self, n: Notification) {
         let path = match n.method.as_str() {
             "textDocument/didOpen" => parse::<lt::DidOpenTextDocumentParams>(n.params)
                 .ok()
@@ -295,14 +320,17 @@ impl Server {
                 }),
             _ => None,
         };
-        if let Some(path) = path {
-            self.analyse(conn, &path);
+        if let Some(path) = path
+            && !self.dirty.contains(&path)
+        {
+            self.dirty.push(path);
         }
     }
 
-    /// Loads the scope of `path` with the open buffers, runs the rules, publishes.
-    pub fn analyse(&mut self, conn: &Connection, path: &Path) {
-        let scope = scope_of(path);
+    /// Loads `scope` with the open buffers, runs the rules, publishes; `paths` (the changed
+    /// documents) are published even when clean.
+    pub fn analyse(&mut self, conn: &Connection, scope: &Path, paths: &[PathBuf]) {
+        let scope = scope.to_path_buf();
         let overlay: HashMap<PathBuf, Vec<u8>> = self
             .docs
             .iter()
@@ -320,9 +348,11 @@ impl Server {
                 by_uri.entry(u).or_default().push(to_lsp(db, d));
             }
         }
-        // The file itself is always published (empty when clean).
-        if let Some(u) = path_uri(path) {
-            by_uri.entry(u).or_default();
+        // The changed files are always published (empty when clean).
+        for p in paths {
+            if let Some(u) = path_uri(p) {
+                by_uri.entry(u).or_default();
+            }
         }
         let before = self.published.remove(&scope).unwrap_or_default();
         for u in before {
