@@ -175,3 +175,35 @@ fn unreadable_and_odd_paths() {
         "nothing outside the node is read"
     );
 }
+
+#[test]
+fn huge_and_garbage_check_scripts() {
+    // A 50,000-line check script (2.8 MB) and one of random bytes: analysed, not hung on (the
+    // first version took 94 s on the long one: a linear search per command).
+    let ka = b"vrrp_script chk {\n    script \"/etc/keepalived/chk.sh\"\n    interval 2\n    timeout 1\n}\nvrrp_instance VI_1 {\n    interface eth0\n    virtual_router_id 51\n    priority 100\n    virtual_ipaddress {\n        10.0.0.100/24\n    }\n    track_script {\n        chk\n    }\n}\n";
+    let mut long = String::from("#!/bin/sh\n");
+    for i in 0..50_000 {
+        long.push_str(&format!(
+            "if [ -f /x{i} ]; then echo $(ps -C n{i} | wc -l); fi\n"
+        ));
+    }
+    let mut garbage = b"#!/bin/sh\n".to_vec();
+    let mut x: u32 = 12345;
+    for _ in 0..1_000_000 {
+        x = x.wrapping_mul(1_103_515_245).wrapping_add(12345);
+        garbage.push((x >> 16) as u8);
+    }
+    for (script, want) in [(long.as_bytes(), "HC001"), (&garbage[..], "HC009")] {
+        let d = node(&[("keepalived.conf", ka), ("chk.sh", script)]);
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(
+            d.path().join("ha1/chk.sh"),
+            std::fs::Permissions::from_mode(0o755),
+        )
+        .unwrap();
+        let (code, stdout, stderr, took) = check_with(d.path(), &["--select", "HC"]);
+        assert_eq!(code, 1, "{stderr}");
+        assert!(codes(&stdout).contains(&want.to_string()), "{stdout}");
+        assert!(took < Duration::from_secs(30), "took {took:?}");
+    }
+}

@@ -166,10 +166,16 @@ pub fn analyse(root: &Node, text_shebang_errexit: bool) -> Analysis {
     collect(root, &vars, Ctx::default(), &mut commands);
     let mut funcs = HashMap::new();
     functions(root, &mut funcs);
+    let by_span = commands
+        .iter()
+        .enumerate()
+        .map(|(i, c)| ((c.span.start, c.span.end, c.words.len()), i))
+        .collect();
     let (ends, saw_errexit) = {
         let mut ev = Eval {
             funcs,
             commands: &commands,
+            by_span,
             errexit: text_shebang_errexit,
             pipefail: false,
             depth: 0,
@@ -734,6 +740,8 @@ fn functions<'a>(n: &'a Node, out: &mut HashMap<String, &'a Node>) {
 struct Eval<'a> {
     funcs: HashMap<String, &'a Node>,
     commands: &'a [Command],
+    /// Index of `commands` by (span, word count).
+    by_span: HashMap<(usize, usize, usize), usize>,
     errexit: bool,
     pipefail: bool,
     depth: usize,
@@ -746,9 +754,9 @@ struct Eval<'a> {
 impl<'a> Eval<'a> {
     fn info(&self, s: &Simple) -> Option<&'a Command> {
         let commands: &'a [Command] = self.commands;
-        commands
-            .iter()
-            .find(|c| c.span == s.span && c.words.len() == s.words.len())
+        self.by_span
+            .get(&(s.span.start, s.span.end, s.words.len()))
+            .map(|&i| &commands[i])
     }
 
     fn end(&mut self, kind: EndKind, status: Status, span: Span, f: &Flow) {
