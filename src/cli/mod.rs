@@ -403,6 +403,14 @@ fn explain(code: &str) -> i32 {
             print!("{}", r.docs);
             0
         }
+        None if crate::rules::script::shellcheck::is_sc(&code.to_ascii_uppercase()) => {
+            let code = code.to_ascii_uppercase();
+            println!(
+                "# {code} (shellcheck)\n\nA finding of shellcheck on a health-check script, passed on with its own code.\nIts documentation: {}",
+                crate::rules::script::shellcheck::wiki(&code)
+            );
+            0
+        }
         None => {
             eprintln!("error: no rule `{code}` (see `haconf rules`)");
             2
