@@ -363,7 +363,7 @@ pub fn infer(project: &Project, cluster: &Cluster, cm: &ClusterModel) -> Inferre
     extra.sort();
     extra.dedup();
     for e in extra {
-        notes.push(format!("{e}: not expressed in the spec"));
+        notes.push(e.to_string());
     }
     let mut head = format!(
         "# haconf.toml inferred by `haconf init` from the configs of `{}`.\n",
