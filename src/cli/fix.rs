@@ -219,28 +219,22 @@ fn write_out(roots: &[PathBuf], out: &Path, outcome: &engine::Outcome) -> Result
         copy_tree(r, &dest).map_err(|e| format!("copying {}: {e}", r.display()))?;
         mapped.push((r.clone(), dest));
     }
-    for (path, _, new) in &outcome.changed {
-        let Some((root, dest)) = mapped.iter().find(|(r, _)| path.starts_with(r)) else {
-            continue;
-        };
+    // Where an input file lands in the copy.
+    let target = |path: &Path| -> Option<PathBuf> {
+        let (root, dest) = mapped.iter().find(|(r, _)| path.starts_with(r))?;
         let rel = path.strip_prefix(root).unwrap_or(path);
-        let target = if rel.as_os_str().is_empty() {
+        Some(if rel.as_os_str().is_empty() {
             dest.clone()
         } else {
             dest.join(rel)
-        };
+        })
+    };
+    for (path, _, new) in &outcome.changed {
+        let Some(target) = target(path) else { continue };
         std::fs::write(&target, new).map_err(|e| format!("{}: {e}", target.display()))?;
     }
     for (path, _, new) in &outcome.modes {
-        let Some((root, dest)) = mapped.iter().find(|(r, _)| path.starts_with(r)) else {
-            continue;
-        };
-        let rel = path.strip_prefix(root).unwrap_or(path);
-        let target = if rel.as_os_str().is_empty() {
-            dest.clone()
-        } else {
-            dest.join(rel)
-        };
+        let Some(target) = target(path) else { continue };
         use std::os::unix::fs::PermissionsExt;
         std::fs::set_permissions(&target, std::fs::Permissions::from_mode(*new))
             .map_err(|e| format!("{}: {e}", target.display()))?;

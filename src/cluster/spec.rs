@@ -67,6 +67,15 @@ impl NodeSpec {
     pub fn address(&self) -> Option<IpAddr> {
         self.address.as_ref().and_then(|a| a.get_ref().parse().ok())
     }
+
+    /// The node's address of one family: `address` or `address6`, whichever is IPv6 or not.
+    pub fn address_of(&self, v6: bool) -> Option<IpAddr> {
+        [&self.address, &self.address6]
+            .into_iter()
+            .flatten()
+            .filter_map(|a| a.get_ref().parse::<IpAddr>().ok())
+            .find(|ip| ip.is_ipv6() == v6)
+    }
 }
 
 #[derive(Debug, Clone, Deserialize, JsonSchema)]

@@ -143,11 +143,6 @@ fn fnv(s: &str) -> u32 {
     h
 }
 
-fn seconds(v: f64) -> String {
-    let s = format!("{v:.3}");
-    s.trim_end_matches('0').trim_end_matches('.').to_string()
-}
-
 fn span<T>(s: &toml::Spanned<T>) -> Span {
     let r = s.span();
     Span::new(r.start, r.end)
@@ -372,11 +367,7 @@ pub fn plan(
         }
         if ipv6 && unicast {
             for node in &spec.nodes {
-                let has6 = [&node.address, &node.address6]
-                    .into_iter()
-                    .flatten()
-                    .any(|a| a.get_ref().parse::<IpAddr>().is_ok_and(|ip| ip.is_ipv6()));
-                if !has6 {
+                if node.address_of(true).is_none() {
                     err(
                         span(&node.name),
                         format!(
@@ -530,13 +521,8 @@ pub fn plan(
     for node in &spec.nodes {
         let nm = node.name.get_ref().clone();
         let iface = node.interface.clone().unwrap_or_else(|| interface.clone());
-        let addr_for = |n: &crate::cluster::spec::NodeSpec, v6: bool| -> Option<String> {
-            [&n.address, &n.address6]
-                .into_iter()
-                .flatten()
-                .filter_map(|a| a.get_ref().parse::<IpAddr>().ok())
-                .find(|ip| ip.is_ipv6() == v6)
-                .map(|ip| ip.to_string())
+        let addr_for = |n: &crate::cluster::spec::NodeSpec, v6: bool| {
+            n.address_of(v6).map(|ip| ip.to_string())
         };
         let instances = insts
             .iter()
@@ -582,7 +568,7 @@ pub fn plan(
                 fall: hc.fall.unwrap_or(prof.fall).max(1),
                 rise: hc.rise.unwrap_or(prof.rise).max(1),
                 weight,
-                limit: seconds(limit),
+                limit: crate::model::fmt_seconds(limit),
             },
             nginx: NginxPlan {
                 listen,

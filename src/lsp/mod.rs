@@ -88,6 +88,12 @@ pub fn scope_of(path: &Path) -> PathBuf {
     path.to_path_buf()
 }
 
+/// `HACONF_LSP_TIMING=1` prints where the time of each analysis goes (read once).
+pub(crate) fn timing() -> bool {
+    static T: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
+    *T.get_or_init(|| std::env::var_os("HACONF_LSP_TIMING").is_some())
+}
+
 fn uri_path(uri: &lt::Url) -> Option<PathBuf> {
     uri.to_file_path().ok()
 }
@@ -331,19 +337,12 @@ impl Server {
     /// documents) are published even when clean.
     pub fn analyse(&mut self, conn: &Connection, scope: &Path, paths: &[PathBuf]) {
         let scope = scope.to_path_buf();
-        let overlay: HashMap<PathBuf, Vec<u8>> = self
-            .docs
-            .iter()
-            .map(|(p, t)| (p.clone(), t.as_bytes().to_vec()))
-            .collect();
-        let t0 = std::time::Instant::now();
-        let project = Project::load_overlaid(std::slice::from_ref(&scope), true, overlay);
-        let t1 = std::time::Instant::now();
-        let diags = crate::rules::run(&project, &Selection::default());
-        let t2 = std::time::Instant::now();
+        let loaded = self.load(&scope);
+        let t = std::time::Instant::now();
+        let (project, diags) = (&loaded.project, &loaded.diags);
         let db = &project.db;
         let mut by_uri: HashMap<lt::Url, Vec<lt::Diagnostic>> = HashMap::new();
-        for d in &diags {
+        for d in diags {
             if let Some(u) = path_uri(&db.get(d.file).path) {
                 by_uri.entry(u).or_default().push(to_lsp(db, d));
             }
@@ -369,30 +368,36 @@ impl Server {
                 params,
             )));
         }
-        if std::env::var_os("HACONF_LSP_TIMING").is_some() {
-            eprintln!(
-                "load {:?} rules {:?} publish {:?}",
-                t1 - t0,
-                t2 - t1,
-                t2.elapsed()
-            );
+        if timing() {
+            eprintln!("publish {:?}", t.elapsed());
         }
         self.published.insert(scope.clone(), now);
-        self.scopes.insert(scope, Scope { project, diags });
+        self.scopes.insert(scope, loaded);
+    }
+
+    /// `scope` loaded with the open buffers in place of the files, and what the rules find.
+    fn load(&self, scope: &Path) -> Scope {
+        let overlay: HashMap<PathBuf, Vec<u8>> = self
+            .docs
+            .iter()
+            .map(|(p, t)| (p.clone(), t.as_bytes().to_vec()))
+            .collect();
+        let t0 = std::time::Instant::now();
+        let project = Project::load_overlaid(&[scope.to_path_buf()], true, overlay);
+        let t1 = std::time::Instant::now();
+        let diags = crate::rules::run(&project, &Selection::default());
+        if timing() {
+            eprintln!("load {:?} rules {:?}", t1 - t0, t1.elapsed());
+        }
+        Scope { project, diags }
     }
 
     /// The scope holding `path`, loading it when it is not.
     fn scope_for(&mut self, path: &Path) -> Option<&Scope> {
         let key = scope_of(path);
         if !self.scopes.contains_key(&key) {
-            let overlay: HashMap<PathBuf, Vec<u8>> = self
-                .docs
-                .iter()
-                .map(|(p, t)| (p.clone(), t.as_bytes().to_vec()))
-                .collect();
-            let project = Project::load_overlaid(std::slice::from_ref(&key), true, overlay);
-            let diags = crate::rules::run(&project, &Selection::default());
-            self.scopes.insert(key.clone(), Scope { project, diags });
+            let loaded = self.load(&key);
+            self.scopes.insert(key.clone(), loaded);
         }
         self.scopes.get(&key)
     }

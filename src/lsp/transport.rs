@@ -104,7 +104,7 @@ pub fn stdio() -> (Connection, Threads) {
         // End of input: the server sees its channel close.
     });
     let writer = std::thread::spawn(move || {
-        let timing = std::env::var_os("HACONF_LSP_TIMING").is_some();
+        let timing = super::timing();
         for m in from_server {
             let t = std::time::Instant::now();
             if let Ok(body) = serde_json::to_string(&m) {

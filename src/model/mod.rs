@@ -314,6 +314,12 @@ fn blockloc(file: FileId, s: &Stmt) -> Option<BlockLoc> {
     })
 }
 
+/// Seconds as keepalived and curl take them: `2`, `0.5`, `1.25` (at most 3 decimals).
+pub fn fmt_seconds(v: f64) -> String {
+    let s = format!("{v:.3}");
+    s.trim_end_matches('0').trim_end_matches('.').to_string()
+}
+
 fn parse_decimal(s: &str) -> Option<f64> {
     let (a, b) = s.split_once('.').unwrap_or((s, "0"));
     if a.is_empty()

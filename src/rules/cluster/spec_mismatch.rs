@@ -68,18 +68,9 @@ fn check(cx: &ClusterCtx, out: &mut Vec<Diagnostic>) {
             continue;
         };
         // The node's address of the instance's family (`address`, or `address6`).
-        let addrs: Vec<std::net::IpAddr> = [&ns.address, &ns.address6]
-            .into_iter()
-            .flatten()
-            .filter_map(|a| a.get_ref().parse().ok())
-            .collect();
         for inst in &m.keepalived.instances {
             let Some(src) = inst.source() else { continue };
-            let Some(want) = addrs
-                .iter()
-                .copied()
-                .find(|a| a.is_ipv6() == src.value.is_ipv6())
-            else {
+            let Some(want) = ns.address_of(src.value.is_ipv6()) else {
                 continue;
             };
             if src.value == want {

@@ -1,6 +1,7 @@
 //! KA023: a script `timeout` missing or not below its `interval`.
 
 use crate::diagnostic::{Applicability, Diagnostic, Fix, Severity};
+use crate::model::fmt_seconds;
 use crate::rules::{Check, FixKind, NodeCtx, Rule};
 use crate::source::Span;
 
@@ -48,14 +49,6 @@ Make the probe's own time limit (`curl --max-time`, which takes fractions) short
     )],
 };
 
-fn fmt_secs(v: f64) -> String {
-    if v.fract() == 0.0 {
-        format!("{}", v as i64)
-    } else {
-        format!("{v:.3}").trim_end_matches('0').to_owned()
-    }
-}
-
 /// Help when the interval is 1 s: keepalived 2.2 reads whole seconds, so no timeout is below.
 const ONE_SECOND: &str = "keepalived 2.2 reads whole seconds here, so nothing is below a 1 s interval: use `interval 2` with `timeout 1`";
 
@@ -73,8 +66,8 @@ fn check(cx: &NodeCtx, out: &mut Vec<Diagnostic>) {
                     format!(
                         "`vrrp_script {}`: timeout {}s is not below its interval {}s",
                         s.name.value,
-                        fmt_secs(t.value),
-                        fmt_secs(interval)
+                        fmt_seconds(t.value),
+                        fmt_seconds(interval)
                     ),
                 );
                 match suggested {
@@ -82,8 +75,8 @@ fn check(cx: &NodeCtx, out: &mut Vec<Diagnostic>) {
                         d = d.with_fix(Fix {
                             applicability: Applicability::Safe,
                             modes: Vec::new(),
-                            message: format!("set `timeout {}`", fmt_secs(v)),
-                            edits: vec![crate::fix::replace(t.file, t.span, fmt_secs(v))],
+                            message: format!("set `timeout {}`", fmt_seconds(v)),
+                            edits: vec![crate::fix::replace(t.file, t.span, fmt_seconds(v))],
                         })
                     }
                     None => d = d.with_help(ONE_SECOND),
@@ -98,7 +91,7 @@ fn check(cx: &NodeCtx, out: &mut Vec<Diagnostic>) {
                     format!(
                         "`vrrp_script {}` has no timeout: keepalived uses the interval ({}s), so a hung check stalls every later run",
                         s.name.value,
-                        fmt_secs(interval)
+                        fmt_seconds(interval)
                     ),
                 );
                 let Some(suggested) = suggested else {
@@ -118,12 +111,12 @@ fn check(cx: &NodeCtx, out: &mut Vec<Diagnostic>) {
                         cx.db,
                         b,
                         &items,
-                        &[&format!("timeout {}", fmt_secs(suggested))],
+                        &[&format!("timeout {}", fmt_seconds(suggested))],
                     ) {
                         d.fix = Some(Fix {
                             applicability: Applicability::Safe,
                             modes: Vec::new(),
-                            message: format!("add `timeout {}`", fmt_secs(suggested)),
+                            message: format!("add `timeout {}`", fmt_seconds(suggested)),
                             edits: vec![e],
                         });
                     }

@@ -1,7 +1,8 @@
 //! HC005: waits in a check that can outlast its `timeout`.
 
-use super::{ScriptCtx, fmt_seconds};
+use super::ScriptCtx;
 use crate::diagnostic::{Diagnostic, Related, Severity};
+use crate::model::fmt_seconds;
 use crate::rules::{Check, FixKind, Rule};
 
 pub static RULE: Rule = Rule {

@@ -16,7 +16,7 @@ pub mod script_syntax_error;
 pub mod shellcheck;
 
 use crate::diagnostic::{Applicability, Diagnostic, Edit, Fix, Related};
-use crate::model::{NodeModel, Script};
+use crate::model::{NodeModel, Script, fmt_seconds};
 use crate::project::{Node, command_program};
 use crate::shell::analysis::{Analysis, analyse};
 use crate::shell::{self, ParseError};
@@ -181,12 +181,6 @@ impl ScriptCtx<'_> {
             }],
         }
     }
-}
-
-/// `1`, `0.5`, `1.5`.
-pub fn fmt_seconds(v: f64) -> String {
-    let s = format!("{v:.3}");
-    s.trim_end_matches('0').trim_end_matches('.').to_string()
 }
 
 /// The URL of the local nginx: the port of its first listen (80 when it has none), on
