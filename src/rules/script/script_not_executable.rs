@@ -12,8 +12,10 @@ pub static RULE: Rule = Rule {
     fix: FixKind::Safe,
     summary: "missing shebang, or no execute bit",
     docs: r#"## What it finds
-A check script the node ships that has no execute bit, or whose first line is not a `#!`
-line (including the common typo `#/bin/bash`, which is a comment).
+A check script the node ships that has no execute bit, whose first line is not a `#!`
+line (including the common typo `#/bin/bash`, which is a comment), or whose `#!` line ends
+with a carriage return (a file saved with Windows line endings: the kernel then looks for
+an interpreter named `/bin/bash\r`).
 
 ## Why it matters
 keepalived disables a `vrrp_script` it cannot execute, and at run time a script that cannot
@@ -67,6 +69,31 @@ fn check(cx: &ScriptCtx, out: &mut Vec<Diagnostic>) {
     let f = cx.db.get(t.file);
     let first_end = f.text.find('\n').unwrap_or(f.text.len());
     let first = &f.text[..first_end];
+    if f.text.starts_with("#!") && first.ends_with('\r') {
+        // Windows line endings: the kernel reads `/bin/sh\r` as the interpreter's name.
+        let interp = first[2..].trim_end_matches('\r').trim();
+        let edits: Vec<Edit> = f
+            .text
+            .match_indices("\r\n")
+            .map(|(i, _)| Edit {
+                file: t.file,
+                span: Span::new(i, i + 1),
+                replacement: String::new(),
+            })
+            .collect();
+        out.push(
+            cx.diag("HC006", Span::new(0, first_end - 1), format!(
+                "the `#!` line ends with a carriage return (Windows line endings): the kernel looks for an interpreter named `{interp}\\r`, which does not exist, so the script cannot run, and a check that cannot run counts as success"
+            ))
+            .with_help("convert the file to Unix line endings (`sed -i 's/\\r$//'`, or your editor's LF setting)")
+            .with_fix(Fix {
+                applicability: Applicability::Safe,
+                modes: Vec::new(),
+                message: "convert to Unix line endings".into(),
+                edits,
+            }),
+        );
+    }
     if !f.text.starts_with("#!") {
         let typo = first.starts_with('#') && first.contains("/bin/");
         let (msg, edit) = if typo {
