@@ -9,6 +9,7 @@ pub mod cluster;
 pub mod diagnostic;
 pub mod fix;
 pub mod generate;
+pub mod lab;
 pub mod lsp;
 pub mod model;
 pub mod output;
