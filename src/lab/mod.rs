@@ -338,6 +338,16 @@ pub(crate) fn plan(project: &Project, cluster: &Cluster) -> Result<Plan, String>
             extra_ifs: extra,
             addr: addrs[k].expect("assigned above"),
             prefix,
+            users: model
+                .nginx
+                .user
+                .iter()
+                .filter_map(|u| u.value.split_whitespace().next().map(str::to_owned))
+                .filter(|u| {
+                    u.bytes()
+                        .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
+                })
+                .collect(),
         });
         let (c, nf) = check_programs(db, node, model);
         checks.push(c);
@@ -1163,23 +1173,13 @@ fn scenario_in(lab: &mut Lab, kind: Kind, multicast: bool) -> Result<ScenarioRes
                 w.name
             ));
         }
-        let scan: Vec<&Sample> = lab.samples.iter().collect();
         let split = after.iter().filter(|s| s.holders[wi].len() > 1).count();
+        // A move: a node that did not hold the VIP in the previous sample holds it now.
         let mut moves = 0;
-        let mut last: Option<&Vec<usize>> = None;
-        for s in &scan {
-            if s.t < t_fault || s.holders[wi].is_empty() {
-                continue;
-            }
-            if let Some(l) = last
-                && *l != s.holders[wi]
-            {
-                moves += 1;
-            }
-            last = Some(&s.holders[wi]);
-        }
-        if last.is_some_and(|l| *l != mid_obs[wi]) && !mid_obs[wi].is_empty() && moves == 0 {
-            moves = 1;
+        let mut prev: &Vec<usize> = &mid_obs[wi];
+        for smp in lab.samples.iter().filter(|x| x.t >= t_fault) {
+            moves += smp.holders[wi].iter().filter(|n| !prev.contains(n)).count();
+            prev = &smp.holders[wi];
         }
         instances.push(InstanceResult {
             instance: w.name.clone(),

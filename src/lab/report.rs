@@ -101,11 +101,27 @@ pub fn human(r: &LabResult) -> String {
             findings += 1;
             s.push_str(&format!("  ✗ {}: {f}\n", sc.name));
         }
-        if sc.instances.iter().any(|i| i.split_brain_samples > 0) && sc.findings.is_empty() {
-            s.push_str(&format!(
-                "  ! {}: split brain: the VIP was on two nodes at once (as the model predicts)\n",
-                sc.name
-            ));
+        for i in &sc.instances {
+            if i.split_brain_samples == 0 {
+                continue;
+            }
+            if i.predicted_kind == "split" {
+                s.push_str(&format!(
+                    "  ! {}: split brain: `{}` ({}) was on {} at once, as the model predicts\n",
+                    sc.name,
+                    i.instance,
+                    i.vip,
+                    i.observed.join(" and ")
+                ));
+            } else if i.agrees {
+                s.push_str(&format!(
+                    "  · {}: {} sample{} with `{}` on two nodes during the handover\n",
+                    sc.name,
+                    i.split_brain_samples,
+                    if i.split_brain_samples == 1 { "" } else { "s" },
+                    i.instance
+                ));
+            }
         }
     }
     let runs: usize = r.scenarios.iter().map(|s| s.instances.len()).sum();

@@ -82,10 +82,44 @@ fn spawn_holder(args: &[&str], keep: bool) -> Result<Holder, String> {
         .spawn()
         .map_err(|e| format!("cannot run unshare: {e}"))?;
     let pid = child.id();
-    Ok(Holder { child, target: pid })
+    let mut h = Holder { child, target: pid };
+    if !args.contains(&"--fork") {
+        h.wait_unshared()?;
+    }
+    Ok(h)
+}
+
+/// The namespace a process is in, as the kernel names it (`net:[4026531840]`).
+fn ns_of(pid: &str, kind: &str) -> Option<PathBuf> {
+    std::fs::read_link(format!("/proc/{pid}/ns/{kind}")).ok()
 }
 
 impl Holder {
+    /// Waits until the target is in a network namespace of its own: until `unshare` has
+    /// run, entering its PID would enter the host's (and change the host).
+    fn wait_unshared(&mut self) -> Result<(), String> {
+        let host = ns_of("self", "net").ok_or("cannot read /proc/self/ns/net")?;
+        let t = Instant::now();
+        loop {
+            let pid = self.target.to_string();
+            match ns_of(&pid, "net") {
+                Some(n) if n != host => return Ok(()),
+                _ => {}
+            }
+            if let Ok(Some(st)) = self.child.try_wait() {
+                let mut err = String::new();
+                if let Some(mut e) = self.child.stderr.take() {
+                    let _ = e.read_to_string(&mut err);
+                }
+                return Err(format!("unshare failed ({st}): {}", err.trim()));
+            }
+            if t.elapsed() > Duration::from_secs(10) {
+                return Err("a lab namespace was not created within 10 s".into());
+            }
+            std::thread::sleep(Duration::from_millis(5));
+        }
+    }
+
     /// For a holder that forked into a new PID namespace: its child, the namespace's init.
     fn find_init(&mut self) -> Result<(), String> {
         let pid = self.child.id();
@@ -102,7 +136,7 @@ impl Holder {
                 .unwrap_or_default();
             if let Some(p) = c.split_whitespace().next().and_then(|p| p.parse().ok()) {
                 self.target = p;
-                return Ok(());
+                return self.wait_unshared();
             }
             std::thread::sleep(Duration::from_millis(10));
         }
@@ -171,6 +205,9 @@ pub(crate) struct NodePlan {
     pub extra_ifs: Vec<String>,
     pub addr: IpAddr,
     pub prefix: u8,
+    /// Users the node's configs run as (nginx's `user`), created inside the node when the
+    /// host lacks them, as the node's packages would have.
+    pub users: Vec<String>,
 }
 
 /// The `systemctl` and `service` the node's scripts call: they start and stop this node's
@@ -334,6 +371,13 @@ impl Sandbox {
                     up.display(),
                     work.display()
                 )),
+            ));
+        }
+        for (i, u) in p.users.iter().enumerate() {
+            let u = shell_quote(u);
+            let id = 61000 + i;
+            setup.push_str(&format!(
+                "grep -q ^{u}: /etc/passwd || echo {u}:x:{id}:{id}:haconf lab:/nonexistent:/usr/sbin/nologin >> /etc/passwd\ngrep -q ^{u}: /etc/group || echo {u}:x:{id}: >> /etc/group\n"
             ));
         }
         setup.push_str(&format!(
