@@ -521,6 +521,8 @@ struct Prediction {
     window: Option<(f64, f64)>,
     /// Seconds after which nothing more should change.
     horizon: f64,
+    /// Every member's state after the fault.
+    states: Vec<NodeState>,
 }
 
 fn predict(
@@ -552,7 +554,7 @@ fn predict(
         }
     };
     let inst = m.map(|mm| p.cm.instance(w.members[mm].0, w.members[mm].1));
-    let (mut st, parts, det, how) = match kind {
+    let (st, parts, det, how) = match kind {
         Kind::Baseline => {
             let parts = parts_for(None);
             let holder = if parts.len() > 1 {
@@ -570,6 +572,7 @@ fn predict(
                 note,
                 window: None,
                 horizon: 2.0,
+                states: healthy,
             };
         }
         Kind::NginxDies | Kind::CheckFails => {
@@ -659,12 +662,12 @@ fn predict(
         _ => md_max + 2.0,
     };
     let horizon = window.map_or(horizon, |w| w.1.max(horizon));
-    st.clear();
     Prediction {
         holder,
         note,
         window,
         horizon,
+        states: st,
     }
 }
 
@@ -839,8 +842,11 @@ impl Lab<'_> {
     /// down, and the VIPs gone from its interfaces as they are from a machine that is off.
     fn crash(&self, k: usize) -> Result<(), String> {
         let n = &self.sb.nodes[k];
-        n.kill_all()?;
+        // Frozen first, so no process can react to another's death (keepalived's children
+        // get SIGTERM when the parent dies, and would send priority 0).
+        n.signal_all(libc::SIGSTOP)?;
         self.sb.set_link(k, false)?;
+        n.signal_all(libc::SIGKILL)?;
         let mut s = String::new();
         for w in &self.plan.watched {
             s.push_str(&format!("ip -4 addr flush to {}/32\n", w.vip));
@@ -1044,6 +1050,8 @@ fn scenario_in(lab: &mut Lab, kind: Kind, multicast: bool) -> Result<ScenarioRes
             predict(plan, wi, kind, node, b, multicast)
         })
         .collect();
+    let mut preds = preds;
+    couple_sync_groups(plan, &mut preds, &before_fault, kind);
     // The fault.
     let t_fault = lab.t0.elapsed().as_secs_f64();
     let fault = match kind {
@@ -1223,6 +1231,110 @@ fn scenario_in(lab: &mut Lab, kind: Kind, multicast: bool) -> Result<ScenarioRes
         samples,
         duration: ((end - t_fault) * 1000.0).round() / 1000.0,
     })
+}
+
+/// The watched instances that are one sync group on every node that has them.
+fn sync_groups(plan: &Plan) -> Vec<Vec<usize>> {
+    let group_of = |wi: usize, node: usize, idx: usize| -> Option<String> {
+        let _ = wi;
+        let ka = &plan.cm.nodes[node].keepalived;
+        ka.sync_group_of(&ka.instances[idx].name.value)
+            .map(|g| g.name.value.clone())
+    };
+    let mut groups: Vec<Vec<usize>> = Vec::new();
+    for a in 0..plan.watched.len() {
+        if groups.iter().any(|g| g.contains(&a)) {
+            continue;
+        }
+        let mut g = vec![a];
+        for b in a + 1..plan.watched.len() {
+            let same = plan.watched[a].members.iter().all(|&(n, ia)| {
+                let ga = group_of(a, n, ia);
+                ga.is_some()
+                    && plan.watched[b]
+                        .members
+                        .iter()
+                        .find(|m| m.0 == n)
+                        .is_some_and(|&(_, ib)| group_of(b, n, ib) == ga)
+            });
+            if same {
+                g.push(b);
+            }
+        }
+        if g.len() > 1 {
+            groups.push(g);
+        }
+    }
+    groups
+}
+
+/// keepalived moves a sync group as one, and a node's group goes master only when every
+/// member wants to ("prefer backup state to avoid thrashing", `vrrp_sync_can_goto_master` in
+/// vrrp_sync.c): when the members' own elections disagree, the group stays where it was if
+/// it can, and otherwise the outcome depends on timing.
+fn couple_sync_groups(plan: &Plan, preds: &mut [Prediction], before: &[Holder], kind: Kind) {
+    let node_set = |wi: usize, h: &Holder| -> Vec<usize> {
+        let mut v: Vec<usize> = h
+            .members()
+            .iter()
+            .map(|&m| plan.watched[wi].members[m].0)
+            .collect();
+        v.sort_unstable();
+        v
+    };
+    for g in sync_groups(plan) {
+        let sets: Vec<Vec<usize>> = g
+            .iter()
+            .map(|&wi| node_set(wi, &preds[wi].holder))
+            .collect();
+        let all_one = g
+            .iter()
+            .all(|&wi| matches!(preds[wi].holder, Holder::One(_)));
+        let all_split = g
+            .iter()
+            .all(|&wi| matches!(preds[wi].holder, Holder::Split(_)));
+        if (all_one || all_split) && sets.windows(2).all(|w| w[0] == w[1]) {
+            continue;
+        }
+        // The node that held every member before, if it still can.
+        let inc: Option<usize> = if kind == Kind::Baseline {
+            None
+        } else {
+            let b0 = node_set(g[0], &before[g[0]]);
+            (b0.len() == 1 && g.iter().all(|&wi| node_set(wi, &before[wi]) == b0))
+                .then(|| b0[0])
+                .filter(|&n| {
+                    g.iter().all(|&wi| {
+                        member_of(&plan.watched[wi], n)
+                            .is_some_and(|m| matches!(preds[wi].states[m], NodeState::Up(_)))
+                    })
+                })
+        };
+        let mut union: Vec<usize> = sets.concat();
+        union.sort_unstable();
+        union.dedup();
+        for &wi in &g {
+            let w = &plan.watched[wi];
+            let to_member = |n: usize| member_of(w, n);
+            let (h, note) = match inc.and_then(to_member) {
+                Some(m) => (
+                    Holder::One(m),
+                    "sync group: a node's group goes master only when every member would, so the group stays where it was",
+                ),
+                None => (
+                    Holder::Either(union.iter().filter_map(|&n| to_member(n)).collect()),
+                    "sync group whose members elect different nodes: the outcome depends on timing",
+                ),
+            };
+            if h != preds[wi].holder {
+                if h == before[wi] {
+                    preds[wi].window = None;
+                }
+                preds[wi].holder = h;
+                preds[wi].note = Some(note.to_owned());
+            }
+        }
+    }
 }
 
 fn describe(h: &Holder, names: &dyn Fn(&[usize]) -> Vec<String>) -> String {

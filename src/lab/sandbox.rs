@@ -595,9 +595,8 @@ impl NodeBox {
         c
     }
 
-    /// Kills every process of the node at once (SIGKILL: no priority-0 goodbye), except the
-    /// namespace's init.
-    pub(crate) fn kill_all(&self) -> Result<(), String> {
+    /// Sends `sig` to every process of the node except the namespace's init.
+    pub(crate) fn signal_all(&self, sig: libc::c_int) -> Result<(), String> {
         let ns = std::fs::read_link(format!("/proc/{}/ns/pid", self.holder.target))
             .map_err(|e| format!("node {}: {e}", self.name))?;
         let mut pids = Vec::new();
@@ -618,7 +617,7 @@ impl NodeBox {
         for p in pids {
             // SAFETY: kill(2) with a PID read from this node's own PID namespace just now.
             unsafe {
-                libc::kill(p, libc::SIGKILL);
+                libc::kill(p, sig);
             }
         }
         Ok(())

@@ -114,12 +114,12 @@ fn check(cx: &ClusterCtx, out: &mut Vec<Diagnostic>) {
         };
         let why = if inst.priority() == 255 {
             "it is the address owner (priority 255), which checks cannot lower".to_owned()
-        } else if let Some(note) = &row.note {
-            note.clone()
         } else if failed == bp {
             format!(
                 "{failed} is level with the backup's {bp}: an advert of equal priority keeps a backup a backup (RFC 5798 §6.4.2)"
             )
+        } else if let Some(note) = &row.note {
+            note.clone()
         } else {
             format!(
                 "{failed} is not below the backup's {bp}: the weight does not cross the priority gap"
