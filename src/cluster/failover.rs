@@ -33,7 +33,6 @@ use super::{ClusterModel, Joined};
 use crate::model::{Instance, NodeModel};
 use crate::project::Cluster;
 use crate::source::SourceDb;
-use std::net::IpAddr;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum NodeState {
@@ -63,6 +62,9 @@ pub enum Holder {
     Either(Vec<usize>),
     /// All of these at once: split brain (they cannot hear each other).
     Split(Vec<usize>),
+    /// One of each set at once: split brain between groups that cannot hear each other, each
+    /// electing one of its own by timing.
+    Parts(Vec<Vec<usize>>),
 }
 
 impl Holder {
@@ -86,6 +88,12 @@ impl Holder {
                 w.sort_unstable();
                 o == w
             }
+            Holder::Parts(ps) => {
+                observed.len() == ps.len()
+                    && ps
+                        .iter()
+                        .all(|p| observed.iter().filter(|o| p.contains(o)).count() == 1)
+            }
         }
     }
     fn of_set(mut v: Vec<usize>, split: bool) -> Holder {
@@ -104,6 +112,7 @@ impl Holder {
             Holder::One(m) => vec![*m],
             Holder::Nobody => Vec::new(),
             Holder::Either(v) | Holder::Split(v) => v.clone(),
+            Holder::Parts(ps) => ps.concat(),
         }
     }
 }
@@ -137,7 +146,6 @@ pub(crate) struct Member {
     pub nopreempt: bool,
     /// Seconds, after keepalived clears it for an initial MASTER or nopreempt.
     pub preempt_delay: f64,
-    pub source: Option<IpAddr>,
     pub advert_int: f64,
     pub version: u8,
     pub down_adverts: u32,
@@ -158,7 +166,6 @@ impl Member {
             initial_master,
             nopreempt,
             preempt_delay,
-            source: cm.member_address(node, inst),
             advert_int: inst.advert_int(),
             version: inst.version(&ka.global),
             down_adverts: inst
@@ -298,26 +305,21 @@ fn prio(s: NodeState) -> Option<u8> {
     }
 }
 
-/// Among `cands`, the one that ends master when they all become master at once: the highest
-/// priority, then the higher source address (§6.4.3). `None` when a tie cannot be told.
-fn best_of_masters(ms: &[Member], st: &[NodeState], cands: &[usize]) -> Option<Vec<usize>> {
+/// Among `cands`, whose master-down timers run out, the ones that may end master: the
+/// highest priority (its skew is the shortest). Between equal priorities the first timer to
+/// run out wins — the backup that heard the master's last advert first (with unicast, the
+/// first in its `unicast_peer` list), or the first started — and its advert of equal priority
+/// keeps the other a backup (§6.4.2); the higher address decides only between two masters
+/// that hear each other (§6.4.3), which a race rarely leaves. So a tie is "either".
+fn best_of_masters(st: &[NodeState], cands: &[usize]) -> Option<Vec<usize>> {
     let top = cands.iter().filter_map(|&m| prio(st[m])).max()?;
-    let tied: Vec<usize> = cands
-        .iter()
-        .copied()
-        .filter(|&m| prio(st[m]) == Some(top))
-        .collect();
-    if tied.len() == 1 {
-        return Some(tied);
-    }
-    if tied.iter().all(|&m| ms[m].source.is_some()) {
-        return tied
+    Some(
+        cands
             .iter()
             .copied()
-            .max_by_key(|&m| ms[m].source)
-            .map(|m| vec![m]);
-    }
-    Some(tied)
+            .filter(|&m| prio(st[m]) == Some(top))
+            .collect(),
+    )
 }
 
 /// Who holds the VIP once things settle, given who held it before (`incumbent`, if it is
@@ -353,18 +355,21 @@ pub(crate) fn settle(
                 });
             return (Holder::One(h), note);
         }
-        return match best_of_masters(ms, st, &challengers) {
+        return match best_of_masters(st, &challengers) {
             Some(v) if v.len() == 1 => (Holder::One(v[0]), None),
             Some(v) => (
                 Holder::Either(v),
-                Some("equal priorities; the source addresses are unknown".to_owned()),
+                Some(
+                    "equal priorities: the first backup whose timer runs out becomes master"
+                        .to_owned(),
+                ),
             ),
             None => (Holder::Nobody, None),
         };
     }
     // Nobody is master: every backup's timer runs out, the highest priority first; equal
     // ones expire together and the higher address wins between the two masters.
-    match best_of_masters(ms, st, &up) {
+    match best_of_masters(st, &up) {
         Some(v) if v.len() == 1 => (Holder::One(v[0]), None),
         Some(v) => (
             Holder::Either(v),
@@ -384,6 +389,7 @@ pub(crate) fn settle_from(
         Holder::One(m) => vec![Some(*m)],
         Holder::Nobody => vec![None],
         Holder::Either(v) | Holder::Split(v) => v.iter().map(|&m| Some(m)).collect(),
+        Holder::Parts(ps) => ps.concat().into_iter().map(Some).collect(),
     };
     let mut outs = Vec::new();
     let mut note = None;
@@ -412,7 +418,7 @@ pub(crate) fn converge(ms: &[Member], st: &[NodeState]) -> (Holder, Option<Strin
     let firsts: Vec<usize> = if first_masters.is_empty() {
         up.clone()
     } else {
-        best_of_masters(ms, st, &first_masters).unwrap_or(first_masters)
+        best_of_masters(st, &first_masters).unwrap_or(first_masters)
     };
     let mut outs = Vec::new();
     let mut note = None;
@@ -439,38 +445,28 @@ pub(crate) fn settle_parts(
     before: &Holder,
     parts: &[Vec<usize>],
 ) -> Holder {
-    let mut holders = Vec::new();
-    let mut either = false;
+    let mut sets: Vec<Vec<usize>> = Vec::new();
     for part in parts {
         let sub_ms: Vec<Member> = part.iter().map(|&m| ms[m].clone()).collect();
         let sub_st: Vec<NodeState> = part.iter().map(|&m| st[m]).collect();
-        let sub_before = match before {
-            Holder::One(m) => part
-                .iter()
-                .position(|x| x == m)
-                .map_or(Holder::Nobody, Holder::One),
-            Holder::Nobody => Holder::Nobody,
-            Holder::Either(v) | Holder::Split(v) => Holder::of_set(
-                v.iter()
-                    .filter_map(|m| part.iter().position(|x| x == m))
-                    .collect(),
-                false,
-            ),
-        };
+        let local: Vec<usize> = before
+            .members()
+            .iter()
+            .filter_map(|m| part.iter().position(|x| x == m))
+            .collect();
+        let sub_before = Holder::of_set(local, false);
         let (h, _) = settle_from(&sub_ms, &sub_st, &sub_before);
-        match h {
-            Holder::One(i) => holders.push(part[i]),
-            Holder::Nobody => {}
-            Holder::Either(v) | Holder::Split(v) => {
-                either = true;
-                holders.extend(v.iter().map(|&i| part[i]));
-            }
+        let v: Vec<usize> = h.members().iter().map(|&i| part[i]).collect();
+        if !v.is_empty() {
+            sets.push(v);
         }
     }
-    if either {
-        return Holder::of_set(holders, false);
+    match sets.len() {
+        0 => Holder::Nobody,
+        1 => Holder::of_set(sets.remove(0), false),
+        _ if sets.iter().all(|s| s.len() == 1) => Holder::of_set(sets.concat(), true),
+        _ => Holder::Parts(sets),
     }
-    Holder::of_set(holders, true)
 }
 
 pub fn compute(db: &SourceDb, cluster: &Cluster, cm: &ClusterModel) -> Vec<Table> {
@@ -617,6 +613,13 @@ pub fn render(cluster: &Cluster, cm: &ClusterModel) -> String {
                     let v: Vec<&str> = v.iter().map(|&m| names[m]).collect();
                     format!("{} (split brain)", v.join(" and "))
                 }
+                Holder::Parts(ps) => {
+                    let v: Vec<String> = ps
+                        .iter()
+                        .map(|p| p.iter().map(|&m| names[m]).collect::<Vec<_>>().join(" or "))
+                        .collect();
+                    format!("{} (split brain)", v.join(", and "))
+                }
             };
             s.push_str(&format!("  {h}"));
             let mut notes: Vec<String> = Vec::new();
@@ -639,12 +642,11 @@ pub fn render(cluster: &Cluster, cm: &ClusterModel) -> String {
 mod tests {
     use super::*;
 
-    fn m(initial_master: bool, nopreempt: bool, src: u8) -> Member {
+    fn m(initial_master: bool, nopreempt: bool, _src: u8) -> Member {
         Member {
             initial_master,
             nopreempt,
             preempt_delay: 0.0,
-            source: Some(IpAddr::from([10, 0, 0, src])),
             advert_int: 1.0,
             version: 2,
             down_adverts: 3,

@@ -628,6 +628,7 @@ fn predict(
         let new = match &holder {
             Holder::One(x) => Some(*x),
             Holder::Split(v) | Holder::Either(v) => v.iter().copied().find(|x| Some(*x) != old),
+            Holder::Parts(ps) => ps.concat().into_iter().find(|x| Some(*x) != old),
             Holder::Nobody => None,
         };
         new.map(|x| {
@@ -1197,7 +1198,7 @@ fn scenario_in(lab: &mut Lab, kind: Kind, multicast: bool) -> Result<ScenarioRes
             predicted_kind: match pred_h {
                 Holder::One(_) => "one",
                 Holder::Either(_) => "either",
-                Holder::Split(_) => "split",
+                Holder::Split(_) | Holder::Parts(_) => "split",
                 Holder::Nobody => "nobody",
             },
             observed: observed.iter().map(|&n| names[n].clone()).collect(),
@@ -1343,5 +1344,12 @@ fn describe(h: &Holder, names: &dyn Fn(&[usize]) -> Vec<String>) -> String {
         Holder::Nobody => "nobody".into(),
         Holder::Either(v) => names(v).join(" or "),
         Holder::Split(v) => format!("{} at once (split brain)", names(v).join(" and ")),
+        Holder::Parts(ps) => format!(
+            "{} at once (split brain)",
+            ps.iter()
+                .map(|p| names(p).join(" or "))
+                .collect::<Vec<_>>()
+                .join(", and ")
+        ),
     }
 }
