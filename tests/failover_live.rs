@@ -13,7 +13,10 @@ use serde_json::Value;
 /// Generates the profile's cluster and runs two lab scenarios on it; (check fails, node dies)
 /// in seconds.
 fn measure(idx: u8, profile: &str, weight: Option<i32>) -> (f64, f64) {
-    let dir = tempfile::tempdir().unwrap();
+    let tmp = tempfile::tempdir().unwrap();
+    // A directory of its own: generate reads the spec directory's siblings (the fleet).
+    let dir = tmp.path().join("spec");
+    std::fs::create_dir(&dir).unwrap();
     let net = format!("10.98.{idx}");
     let spec = format!(
         "[cluster]\nname = \"live{idx}\"\nfailover = \"{profile}\"\ninterface = \"eth0\"\n\n[[node]]\nname = \"ha1\"\naddress = \"{net}.1\"\n\n[[node]]\nname = \"ha2\"\naddress = \"{net}.2\"\n\n[[instance]]\nvirtual_router_id = {}\nvips = [\"{net}.100/24\"]\n\n[nginx]\nlisten = 8080\n{}",
@@ -22,16 +25,21 @@ fn measure(idx: u8, profile: &str, weight: Option<i32>) -> (f64, f64) {
             "\n[health_check]\nweight = {w}\n"
         ))
     );
-    std::fs::write(dir.path().join("haconf.toml"), spec).unwrap();
-    let out = dir.path().join("out");
+    std::fs::write(dir.join("haconf.toml"), spec).unwrap();
+    let out = dir.join("out");
     let o = common::haconf()
         .arg("generate")
-        .arg(dir.path().join("haconf.toml"))
+        .arg(dir.join("haconf.toml"))
         .arg("--out")
         .arg(&out)
         .output()
         .unwrap();
-    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    assert!(
+        o.status.success(),
+        "{}{}",
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    );
     let o = common::haconf()
         .arg("lab")
         .arg(&out)
