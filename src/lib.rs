@@ -18,3 +18,4 @@ pub mod shell;
 pub mod source;
 pub mod syntax;
 pub mod vocab;
+pub(crate) mod write;
