@@ -428,9 +428,19 @@ fn read_at_all(f: &File, buf: &mut [u8]) -> io::Result<usize> {
     Ok(n)
 }
 
+#[cfg(test)]
+thread_local! {
+    /// Makes the commit of the target with this index fail (tests of the roll-back).
+    static FAIL_COMMIT_AT: std::cell::Cell<Option<usize>> = const { std::cell::Cell::new(None) };
+}
+
 /// Puts every new file (and mode) in place; the index of the one that failed.
 fn commit(targets: &mut [Target]) -> Result<(), (usize, io::Error)> {
     for (i, t) in targets.iter_mut().enumerate() {
+        #[cfg(test)]
+        if FAIL_COMMIT_AT.with(|f| f.get()) == Some(i) {
+            return Err((i, io::Error::other("injected failure")));
+        }
         let r = match &t.temp {
             Some(tmp) => t.dir.rename(tmp, &t.name),
             None => match t.new_mode {
@@ -670,5 +680,124 @@ impl Drop for Staging {
             let _ = std::fs::remove_dir_all(self.parent.path.join(&self.tmp));
             let _ = self.parent.sync();
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::os::unix::fs::MetadataExt;
+
+    fn tree(files: &[(&str, &str)]) -> tempfile::TempDir {
+        let d = tempfile::tempdir().unwrap();
+        for (rel, text) in files {
+            let p = d.path().join(rel);
+            std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+            std::fs::write(p, text).unwrap();
+        }
+        d
+    }
+
+    fn names(dir: &Path) -> Vec<String> {
+        let mut v: Vec<String> = std::fs::read_dir(dir)
+            .unwrap()
+            .flatten()
+            .map(|e| e.file_name().to_string_lossy().into_owned())
+            .collect();
+        v.sort();
+        v
+    }
+
+    #[test]
+    fn a_failure_half_way_puts_back_what_was_replaced() {
+        let d = tree(&[("a/x", "a0"), ("b/x", "b0"), ("c/x", "c0")]);
+        let paths: Vec<PathBuf> = ["a/x", "b/x", "c/x"]
+            .iter()
+            .map(|r| d.path().join(r))
+            .collect();
+        let inodes: Vec<u64> = paths
+            .iter()
+            .map(|p| std::fs::metadata(p).unwrap().ino())
+            .collect();
+        let mut rw = Rewrite::new(&[d.path().to_path_buf()], true);
+        for (p, new) in paths.iter().zip(["a1", "b1", "c1"]) {
+            let old = std::fs::read(p).unwrap();
+            rw.content(p, &old, new.as_bytes());
+        }
+        FAIL_COMMIT_AT.with(|f| f.set(Some(2)));
+        let err = rw.apply().unwrap_err();
+        FAIL_COMMIT_AT.with(|f| f.set(None));
+        assert_eq!(err.state, State::RolledBack(2));
+        assert!(err.problems[0].1.contains("injected failure"));
+        for ((p, old), ino) in paths.iter().zip(["a0", "b0", "c0"]).zip(inodes) {
+            assert_eq!(std::fs::read_to_string(p).unwrap(), old);
+            // The very file that was there: same inode, so same owner, mode and links.
+            assert_eq!(std::fs::metadata(p).unwrap().ino(), ino);
+            assert_eq!(names(p.parent().unwrap()), vec!["x".to_string()]);
+        }
+    }
+
+    #[test]
+    fn a_link_at_the_target_is_replaced_not_followed() {
+        let d = tree(&[("victim", "keep\n")]);
+        let out = d.path().join("out");
+        std::fs::create_dir_all(out.join("n")).unwrap();
+        std::os::unix::fs::symlink(d.path().join("victim"), out.join("n/f")).unwrap();
+        write_file(&out, Path::new("n/f"), b"new\n", 0o600, false).unwrap();
+        assert_eq!(
+            std::fs::read_to_string(d.path().join("victim")).unwrap(),
+            "keep\n"
+        );
+        let m = std::fs::symlink_metadata(out.join("n/f")).unwrap();
+        assert!(m.is_file());
+        assert_eq!(m.mode() & 0o7777, 0o600);
+        // A directory below the root that is a link is refused, not entered.
+        std::os::unix::fs::symlink(d.path(), out.join("m")).unwrap();
+        let e = write_file(&out, Path::new("m/f"), b"x", 0o644, false).unwrap_err();
+        assert!(e.to_string().contains("symbolic link"), "{e}");
+        assert!(!d.path().join("f").exists());
+    }
+
+    #[test]
+    fn leftovers_of_a_dead_run_are_cleared_or_kept_as_the_backup() {
+        let d = tree(&[("n/f", "new")]);
+        let dir = d.path().join("n");
+        // A process id that no longer runs.
+        let mut child = std::process::Command::new("true").spawn().unwrap();
+        let dead = child.id();
+        child.wait().unwrap();
+        let tmp = format!(".f.haconf-tmp-{dead}-0123456789abcdef");
+        let old = format!(".f.haconf-old-{dead}-0123456789abcdef");
+        std::fs::write(dir.join(&tmp), "half").unwrap();
+        std::fs::write(dir.join(&old), "the original").unwrap();
+        // One of a live process (this one) is left alone.
+        let live = format!(".f.haconf-tmp-{}-0123456789abcdef", std::process::id());
+        std::fs::write(dir.join(&live), "busy").unwrap();
+        let mut rw = Rewrite::new(&[d.path().to_path_buf()], false);
+        rw.content(&dir.join("f"), b"new", b"newer");
+        rw.apply().unwrap();
+        assert_eq!(
+            names(&dir),
+            vec![".f.haconf-bak".to_string(), live.clone(), "f".to_string()]
+        );
+        assert_eq!(
+            std::fs::read_to_string(dir.join(".f.haconf-bak")).unwrap(),
+            "the original"
+        );
+        assert_eq!(std::fs::read_to_string(dir.join("f")).unwrap(), "newer");
+    }
+
+    #[test]
+    fn a_file_changed_since_it_was_read_stops_every_write() {
+        let d = tree(&[("a/x", "a0"), ("b/x", "b0")]);
+        let mut rw = Rewrite::new(&[d.path().to_path_buf()], true);
+        rw.content(&d.path().join("a/x"), b"a0", b"a1");
+        rw.content(&d.path().join("b/x"), b"b-read-earlier", b"b1");
+        let err = rw.apply().unwrap_err();
+        assert_eq!(err.state, State::NothingWritten);
+        assert_eq!(err.problems.len(), 1);
+        assert!(err.problems[0].1.contains("changed on disk"));
+        assert_eq!(std::fs::read_to_string(d.path().join("a/x")).unwrap(), "a0");
+        assert_eq!(names(&d.path().join("a")), vec!["x".to_string()]);
     }
 }
