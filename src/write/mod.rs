@@ -265,12 +265,16 @@ impl Rewrite {
                 Ok(t) => {
                     // The same file reached by two paths (a link inside the cluster).
                     if let Some(prev) = targets.iter_mut().find(|p| p.id == t.id) {
-                        let same = prev.content.as_ref().map(|c| &c.1)
-                            == t.content.as_ref().map(|c| &c.1)
+                        let texts_agree = prev.content.is_none()
                             || t.content.is_none()
-                            || prev.content.is_none();
-                        if same && (prev.new_mode == t.new_mode || t.new_mode.is_none()) {
+                            || prev.content.as_ref().map(|c| &c.1)
+                                == t.content.as_ref().map(|c| &c.1);
+                        let modes_agree = prev.new_mode.is_none()
+                            || t.new_mode.is_none()
+                            || prev.new_mode == t.new_mode;
+                        if texts_agree && modes_agree {
                             prev.content = prev.content.take().or(t.content);
+                            prev.new_mode = prev.new_mode.or(t.new_mode);
                             continue;
                         }
                         problems.push((

@@ -15,6 +15,7 @@ use std::io::{BufRead, IsTerminal, Write};
 use std::path::PathBuf;
 
 /// A fix already answered, in the coordinates of the current text.
+#[derive(Clone)]
 struct Answered {
     code: String,
     message: String,
@@ -43,6 +44,16 @@ struct Accepted {
     fixes: Vec<(String, String)>,
 }
 
+/// What undoes the last accepted fix.
+struct Undo {
+    accepted: Accepted,
+    answered: Vec<Answered>,
+    /// The fix itself, as answered "no" on the text before it.
+    this: Answered,
+    /// Syntax errors per file before it.
+    errors: HashMap<PathBuf, usize>,
+}
+
 /// How many questions at most (a fix that keeps coming back cannot loop forever).
 const MAX_QUESTIONS: usize = 10_000;
 
@@ -60,26 +71,40 @@ pub(super) fn run(paths: &[PathBuf], args: &FixArgs, sel: &Selection) -> i32 {
     let mut lines = stdin.lock().lines();
     let mut acc = Accepted::default();
     let mut answered: Vec<Answered> = Vec::new();
-    // The accepted state before the last fix, to undo a fix whose result does not parse.
-    let mut before_last: Option<(Accepted, HashMap<PathBuf, usize>)> = None;
+    // The state before the last accepted fix, to undo it when its result does not parse.
+    let mut before_last: Option<Undo> = None;
     let mut all = false;
     let mut asked = 0;
+    // The files as accepted so far, checked; reloaded only when an answer changed them.
+    let mut checked: Option<(Project, Vec<Diagnostic>)> = None;
     loop {
-        let project =
-            Project::load_overlaid_modes(paths, read_spec, acc.overlay.clone(), acc.modes.clone());
-        let diags = crate::rules::run(&project, sel);
-        if let Some((prev, errors)) = before_last.take() {
-            let now = syntax_errors(&diags, &project);
+        let (project, diags) = checked.get_or_insert_with(|| {
+            let p = Project::load_overlaid_modes(
+                paths,
+                read_spec,
+                acc.overlay.clone(),
+                acc.modes.clone(),
+            );
+            let d = crate::rules::run(&p, sel);
+            (p, d)
+        });
+        let (project, diags) = (&*project, &*diags);
+        if let Some(undo) = before_last.take() {
+            let now = syntax_errors(diags, project);
             if let Some(p) = now
                 .iter()
-                .find(|(p, n)| **n > errors.get(*p).copied().unwrap_or(0))
+                .find(|(p, n)| **n > undo.errors.get(*p).copied().unwrap_or(0))
                 .map(|(p, _)| p.clone())
             {
                 println!(
                     "(not applied: with it, {} no longer parses)",
                     display_path(&p)
                 );
-                acc = prev;
+                // Back to before it, and never offered again.
+                acc = undo.accepted;
+                answered = undo.answered;
+                answered.push(undo.this);
+                checked = None;
                 continue;
             }
         }
@@ -91,7 +116,7 @@ pub(super) fn run(paths: &[PathBuf], args: &FixArgs, sel: &Selection) -> i32 {
                         && (f.applicability == Applicability::Safe || args.unsafe_)
                 })
             })
-            .filter(|d| !answered.iter().any(|a| a.matches(d, &project)))
+            .filter(|d| !answered.iter().any(|a| a.matches(d, project)))
             .collect();
         let Some(d) = offers.first().copied() else {
             break;
@@ -100,7 +125,7 @@ pub(super) fn run(paths: &[PathBuf], args: &FixArgs, sel: &Selection) -> i32 {
         if asked > MAX_QUESTIONS {
             break;
         }
-        show(d, &project, offers.len() - 1, args.show_secrets);
+        show(d, project, offers.len() - 1, args.show_secrets);
         let reply = if all {
             Reply::Yes
         } else {
@@ -114,12 +139,18 @@ pub(super) fn run(paths: &[PathBuf], args: &FixArgs, sel: &Selection) -> i32 {
                 return 130;
             }
             Reply::Quit => break,
-            Reply::No => answered.push(Answered::declined(d, &project)),
+            Reply::No => answered.push(Answered::declined(d, project)),
             Reply::Yes | Reply::All => {
                 all |= reply == Reply::All;
-                before_last = Some((acc.clone(), syntax_errors(&diags, &project)));
-                let record = accept(d, &project, &mut acc, &mut answered);
+                before_last = Some(Undo {
+                    accepted: acc.clone(),
+                    answered: answered.clone(),
+                    this: Answered::declined(d, project),
+                    errors: syntax_errors(diags, project),
+                });
+                let record = accept(d, project, &mut acc, &mut answered);
                 answered.push(record);
+                checked = None;
             }
         }
     }
