@@ -259,3 +259,31 @@ const NGINX_TEMPLATE: &[&str] = &[
     "index",
     "try_files",
 ];
+
+/// The LSP frame reader on arbitrary bytes: it ends (every frame makes progress), keeps no
+/// frame larger than the input, and every answer it writes is JSON-RPC 2.0. (A good frame
+/// after the bytes is not always read whole: the bytes may declare a length that covers it.)
+pub fn lsp_framing(data: &[u8]) {
+    use crate::lsp::transport::{Frame, FrameReader, handle};
+    let good = br#"{"jsonrpc":"2.0","id":7,"method":"shutdown"}"#;
+    let mut input = data.to_vec();
+    input.extend_from_slice(format!("\r\n\r\nContent-Length: {}\r\n\r\n", good.len()).as_bytes());
+    input.extend_from_slice(good);
+    let mut r = FrameReader::new(&input[..]);
+    let mut frames = 0;
+    while let Some(f) = r.next_frame() {
+        frames += 1;
+        assert!(
+            frames <= input.len() + 1,
+            "the reader does not make progress"
+        );
+        if let Frame::Body(b) | Frame::Cut(b, _) = &f {
+            assert!(b.len() <= input.len(), "a frame longer than the input");
+        }
+        let (_, replies) = handle(f);
+        for reply in replies {
+            let v: serde_json::Value = serde_json::from_str(&reply).expect("a reply is JSON");
+            assert_eq!(v["jsonrpc"], "2.0");
+        }
+    }
+}

@@ -81,3 +81,8 @@ fn shell_seeds_and_regressions() {
 fn spec_seeds_and_regressions() {
     replay("spec", haconf::fuzzing::spec, 2);
 }
+
+#[test]
+fn lsp_framing_seeds_and_regressions() {
+    replay("lsp_framing", haconf::fuzzing::lsp_framing, 3);
+}
