@@ -386,6 +386,20 @@ pub fn plan(
                     );
                 }
             }
+        } else if unicast && !fams.is_empty() {
+            // An IPv6 `address` alone leaves an IPv4 instance without its advert source
+            // (found by fuzzing: the template had no `unicast_src_ip` value to write).
+            for node in &spec.nodes {
+                if node.address.is_some() && node.address_of(false).is_none() {
+                    err(
+                        span(&node.name),
+                        format!(
+                            "instance `{iname}` has IPv4 VIPs: node `{}` needs an IPv4 `address` for unicast",
+                            node.name.get_ref()
+                        ),
+                    );
+                }
+            }
         }
         // VRID: given, else derived from the cluster name, skipping the fleet's.
         let vrid = match &i.virtual_router_id {
