@@ -19,3 +19,4 @@ pub mod shell;
 pub mod source;
 pub mod syntax;
 pub mod vocab;
+pub(crate) mod write;
