@@ -8,6 +8,7 @@ pub mod cli;
 pub mod cluster;
 pub mod diagnostic;
 pub mod fix;
+pub mod fuzzing;
 pub mod generate;
 pub mod lab;
 pub mod lsp;

@@ -320,7 +320,8 @@ fn bad_specs_are_located() {
 fn derived_vrids_avoid_the_fleet() {
     let tmp = tempfile::tempdir().unwrap();
     let fleet = tmp.path();
-    let spec = "[cluster]\nname = \"web\"\n[[node]]\nname = \"a\"\naddress = \"10.0.0.1\"\n[[node]]\nname = \"b\"\naddress = \"10.0.0.2\"\n[[instance]]\nvips = [\"10.0.0.100/24\"]\n";
+    // The spec says where its fleet is: the directory above.
+    let spec = "[cluster]\nname = \"web\"\nfleet = \"..\"\n[[node]]\nname = \"a\"\naddress = \"10.0.0.1\"\n[[node]]\nname = \"b\"\naddress = \"10.0.0.2\"\n[[instance]]\nvips = [\"10.0.0.100/24\"]\n";
     // The VRID "web" derives, taken by another cluster of the fleet.
     let first = fleet.join("first");
     std::fs::create_dir_all(&first).unwrap();

@@ -262,3 +262,160 @@ fn haconf_toml_and_scripts_get_diagnostics_too() {
     );
     assert_eq!(lsp.shutdown(), Some(0));
 }
+
+/// A document far over the 16 MiB cap is refused with a diagnostic on it, and a request
+/// sent right after it is answered within a second.
+#[test]
+fn a_40_mb_document_is_refused_and_the_server_stays_responsive() {
+    let (_tmp, c) = seed_copy();
+    let mut lsp = Client::start(env!("CARGO_BIN_EXE_haconf"));
+    lsp.initialize(&c);
+    let big = c.join("ha1/keepalived.conf");
+    let big_uri = uri(&big);
+    let line = "vrrp_instance VI_1 {\n    priority 100\n}\n";
+    let text = line.repeat(40 * 1024 * 1024 / line.len());
+    assert!(text.len() > 39 * 1024 * 1024);
+    lsp.notify(
+        "textDocument/didOpen",
+        json!({"textDocument": {"uri": big_uri, "languageId": "keepalived", "version": 1, "text": text}}),
+    );
+    drop(text);
+    let small = c.join("ha2/keepalived.conf");
+    let t = std::time::Instant::now();
+    let h = lsp.request(
+        "textDocument/hover",
+        json!({"textDocument": {"uri": uri(&small)}, "position": {"line": 0, "character": 0}}),
+    );
+    let took = t.elapsed();
+    assert!(h.get("result").is_some(), "{h}");
+    assert!(
+        took < std::time::Duration::from_secs(1),
+        "hover took {took:?}"
+    );
+    let d = lsp.diagnostics(&big_uri);
+    assert_eq!(d.len(), 1, "{d:#?}");
+    assert!(
+        d[0]["message"]
+            .as_str()
+            .unwrap()
+            .contains("larger than the 16 MiB"),
+        "{d:#?}"
+    );
+    // Hover on the refused document answers at once, with nothing.
+    let h = lsp.request(
+        "textDocument/hover",
+        json!({"textDocument": {"uri": big_uri}, "position": {"line": 0, "character": 2}}),
+    );
+    assert!(h["result"].is_null(), "{h}");
+    assert_eq!(lsp.shutdown(), Some(0));
+}
+
+/// While a large document (under the cap) is being analysed, requests are answered.
+#[test]
+fn requests_are_answered_while_a_large_document_is_analysed() {
+    let (_tmp, c) = seed_copy();
+    let mut lsp = Client::start(env!("CARGO_BIN_EXE_haconf"));
+    lsp.initialize(&c);
+    let big = c.join("ha1/keepalived.conf");
+    let big_uri = uri(&big);
+    let mut text = std::fs::read_to_string(&big).unwrap();
+    let block = "vrrp_instance VI_X {\n    state BACKUP\n    interface eth0\n    virtual_router_id 77\n    priority 90\n    virtual_ipaddress {\n        192.168.0.200/24\n    }\n}\n";
+    while text.len() < 12 * 1024 * 1024 {
+        text.push_str(block);
+    }
+    lsp.notify(
+        "textDocument/didOpen",
+        json!({"textDocument": {"uri": big_uri, "languageId": "keepalived", "version": 1, "text": text}}),
+    );
+    // Give the server the time to start the analysis, then ask.
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    let small = c.join("ha2/nginx.conf");
+    let t = std::time::Instant::now();
+    let h = lsp.request(
+        "textDocument/hover",
+        json!({"textDocument": {"uri": uri(&small)}, "position": {"line": 0, "character": 1}}),
+    );
+    assert!(h.get("result").is_some(), "{h}");
+    let hover_took = t.elapsed();
+    let t = std::time::Instant::now();
+    let id = lsp.send_request("shutdown", serde_json::Value::Null);
+    let r = lsp.wait(|m| m["id"] == id);
+    let shutdown_took = t.elapsed();
+    assert!(r["result"].is_null(), "{r}");
+    assert!(
+        hover_took < std::time::Duration::from_secs(1)
+            && shutdown_took < std::time::Duration::from_secs(1),
+        "hover {hover_took:?}, shutdown {shutdown_took:?}"
+    );
+}
+
+/// A Content-Length larger than its body: the frame is reported, the next message read,
+/// and `shutdown` answered.
+#[test]
+fn a_short_body_is_reported_and_shutdown_still_answered() {
+    let tmp = tempfile::tempdir().unwrap();
+    let mut lsp = Client::start(env!("CARGO_BIN_EXE_haconf"));
+    lsp.initialize(tmp.path());
+    // A Content-Length smaller than the body, then garbage between frames.
+    lsp.raw_bytes(b"Content-Length: 5\r\n\r\n{\"jsonrpc\":\"2.0\"}garbage\r\n");
+    let e = lsp.wait(|m| m["error"]["code"] == -32700);
+    assert!(e["id"].is_null(), "{e}");
+    // A Content-Length larger than its body, then `shutdown`, whose header falls inside the
+    // bytes the first frame claims.
+    let body = r#"{"jsonrpc":"2.0","method":"haconf/nothing","params":{}}"#;
+    lsp.raw_bytes(format!("Content-Length: {}\r\n\r\n{body}", body.len() + 500).as_bytes());
+    let id = lsp.send_request("shutdown", serde_json::Value::Null);
+    let r = lsp.wait(|m| m["id"] == id);
+    assert!(r["result"].is_null(), "{r}");
+    // Both faults were reported.
+    lsp.wait(|m| {
+        m["method"] == "window/logMessage"
+            && m["params"]["message"]
+                .as_str()
+                .is_some_and(|s| s.contains("before a Content-Length header"))
+    });
+    lsp.wait(|m| {
+        m["method"] == "window/logMessage"
+            && m["params"]["message"]
+                .as_str()
+                .is_some_and(|s| s.contains("broken frame"))
+    });
+}
+
+/// Every message the server sends says `"jsonrpc": "2.0"`: responses, errors,
+/// notifications.
+#[test]
+fn every_message_carries_jsonrpc_2_0() {
+    let (_tmp, c) = seed_copy();
+    let mut lsp = Client::start(env!("CARGO_BIN_EXE_haconf"));
+    lsp.initialize(&c);
+    let ka = c.join("ha1/keepalived.conf");
+    let ka_uri = uri(&ka);
+    lsp.notify(
+        "textDocument/didOpen",
+        json!({"textDocument": {"uri": ka_uri, "languageId": "keepalived", "version": 1, "text": std::fs::read_to_string(&ka).unwrap()}}),
+    );
+    let d = lsp.diagnostics(&ka_uri);
+    assert!(!d.is_empty());
+    lsp.request(
+        "textDocument/hover",
+        json!({"textDocument": {"uri": ka_uri}, "position": {"line": 0, "character": 0}}),
+    );
+    lsp.request("haconf/doesNotExist", json!({}));
+    lsp.request("textDocument/hover", json!({"nope": true}));
+    lsp.raw("not json");
+    lsp.wait(|m| m["error"]["code"] == -32700);
+    lsp.request(
+        "textDocument/codeAction",
+        json!({"textDocument": {"uri": ka_uri}, "range": {"start": {"line": 0, "character": 0}, "end": {"line": 0, "character": 0}}, "context": {"diagnostics": []}}),
+    );
+    let all = lsp.all.clone();
+    assert!(all.len() >= 7, "{all:#?}");
+    for m in &all {
+        assert_eq!(m["jsonrpc"], "2.0", "{m}");
+    }
+    assert!(all.iter().any(|m| m.get("method").is_some()));
+    assert!(all.iter().any(|m| m.get("error").is_some()));
+    assert!(all.iter().any(|m| m.get("result").is_some()));
+    assert_eq!(lsp.shutdown(), Some(0));
+}

@@ -25,9 +25,13 @@ pub struct GenerateArgs {
     #[arg(long, value_enum, default_value_t = LayoutArg::Flat)]
     pub layout: LayoutArg,
     /// Templates overriding the built-in ones (`keepalived.conf.tera`, `nginx.conf.tera`,
-    /// `chk_nginx.sh.tera`).
+    /// `chk_nginx.sh.tera`). They are trusted code: what they write is written.
     #[arg(long)]
     pub templates: Option<PathBuf>,
+    /// A directory of clusters whose VRIDs a derived VRID avoids (overrides the spec's
+    /// `[cluster] fleet`). Without either, no other directory is read.
+    #[arg(long)]
+    pub fleet: Option<PathBuf>,
 }
 
 #[derive(clap::Args, Debug)]
@@ -42,21 +46,47 @@ pub struct InitArgs {
     pub force: bool,
 }
 
-/// The VRIDs of the other clusters in the fleet around `cluster_dir` (its siblings).
-fn fleet_vrids(cluster_dir: &Path) -> Vec<u8> {
-    let Some(fleet) = cluster_dir.parent().filter(|p| p.is_dir()) else {
-        return Vec::new();
-    };
-    let me = std::fs::canonicalize(cluster_dir).ok();
-    let mut out = Vec::new();
-    let Ok(rd) = std::fs::read_dir(fleet) else {
-        return out;
-    };
+/// The VRIDs of the clusters in `fleet`, a directory of clusters, other than those in
+/// `exclude` (the cluster being generated, where it is written). Only real directories are
+/// entered: links, FIFOs, sockets and devices are skipped without being opened, so a fleet
+/// directory that holds anything cannot make `generate` block.
+fn fleet_vrids(fleet: &Path, exclude: &[PathBuf]) -> Result<Vec<u8>, String> {
+    let meta = std::fs::symlink_metadata(fleet).map_err(|e| format!("{}: {e}", fleet.display()))?;
+    if !meta.is_dir() {
+        return Err(format!("{}: not a directory", fleet.display()));
+    }
+    let exclude: Vec<PathBuf> = exclude
+        .iter()
+        .filter_map(|p| std::fs::canonicalize(p).ok())
+        .collect();
+    // The fleet's clusters are its directories, one level down; each is read by the loader
+    // (which bounds its own depth), never anything beside them.
+    let mut clusters = Vec::new();
+    let rd = std::fs::read_dir(fleet).map_err(|e| format!("{}: {e}", fleet.display()))?;
     for e in rd.flatten() {
         let p = e.path();
-        if !p.is_dir() || std::fs::canonicalize(&p).ok() == me {
+        // The entry itself, never what a link points to.
+        let Ok(m) = std::fs::symlink_metadata(&p) else {
+            continue;
+        };
+        if !m.is_dir() || std::fs::canonicalize(&p).is_ok_and(|c| exclude.contains(&c)) {
             continue;
         }
+        // The loader reads every file of a node; one that is a FIFO or a device (or a link
+        // to one) would block it or never end, so such a cluster is left out, and said.
+        if let Some(special) = special_below(&p, 4) {
+            eprintln!(
+                "warning: fleet: {} is not read: {} is not a regular file",
+                p.display(),
+                special.display()
+            );
+            continue;
+        }
+        clusters.push(p);
+    }
+    clusters.sort();
+    let mut out = Vec::new();
+    for p in clusters {
         let project = crate::project::Project::load_with(std::slice::from_ref(&p), false);
         for c in &project.clusters {
             let cm = crate::cluster::build(&project.db, c);
@@ -72,7 +102,38 @@ fn fleet_vrids(cluster_dir: &Path) -> Vec<u8> {
     }
     out.sort();
     out.dedup();
-    out
+    Ok(out)
+}
+
+/// A FIFO, socket or device at most `depth` levels below `dir` (links followed by `stat`
+/// only, never opened), if any.
+fn special_below(dir: &Path, depth: usize) -> Option<PathBuf> {
+    use std::os::unix::fs::FileTypeExt;
+    let rd = std::fs::read_dir(dir).ok()?;
+    for e in rd.flatten() {
+        let p = e.path();
+        let Ok(m) = std::fs::symlink_metadata(&p) else {
+            continue;
+        };
+        let t = if m.file_type().is_symlink() {
+            match std::fs::metadata(&p) {
+                Ok(t) => t.file_type(),
+                Err(_) => continue,
+            }
+        } else {
+            m.file_type()
+        };
+        if t.is_fifo() || t.is_socket() || t.is_block_device() || t.is_char_device() {
+            return Some(p);
+        }
+        if m.is_dir()
+            && depth > 0
+            && let Some(s) = special_below(&p, depth - 1)
+        {
+            return Some(s);
+        }
+    }
+    None
 }
 
 pub fn generate(args: GenerateArgs) -> i32 {
@@ -99,7 +160,27 @@ pub fn generate(args: GenerateArgs) -> i32 {
         .is_some_and(|c| c.auth_pass.is_some());
     let plans = match spec {
         Some(spec) if errs.is_empty() => {
-            let taken = fleet_vrids(&spec_dir);
+            // A fleet only where the user says there is one.
+            let fleet = args.fleet.clone().or_else(|| {
+                spec.cluster
+                    .as_ref()
+                    .and_then(|c| c.fleet.as_ref())
+                    .map(|f| spec_dir.join(f.get_ref()))
+            });
+            let taken = match &fleet {
+                Some(f) => {
+                    let mut exclude = vec![spec_dir.clone()];
+                    exclude.extend(args.out.clone());
+                    match fleet_vrids(f, &exclude) {
+                        Ok(v) => v,
+                        Err(e) => {
+                            eprintln!("error: fleet: {e}");
+                            return 2;
+                        }
+                    }
+                }
+                None => Vec::new(),
+            };
             match generate::plan(&spec, file, &shown, &taken) {
                 Ok(p) => Some(p),
                 Err(e) => {

@@ -9,6 +9,9 @@ use std::collections::BTreeMap;
 use std::net::IpAddr;
 use toml::Spanned;
 
+mod values;
+pub(crate) use values::{is_name, is_unsafe_char};
+
 /// `haconf.toml`: what a cluster is meant to be. `check` compares the configs with it,
 /// `generate` renders them from it, `init` infers it from them.
 #[derive(Debug, Clone, Deserialize, Default, JsonSchema)]
@@ -46,6 +49,11 @@ pub struct ClusterSpec {
     /// VRRP password (PASS authentication), at most 8 characters; not with VRRPv3 (`fast`).
     #[schemars(with = "Option<String>")]
     pub auth_pass: Option<Spanned<String>>,
+    /// The fleet this cluster belongs to: a directory of clusters (relative to this file's
+    /// directory) whose VRIDs `generate` avoids when it derives one. Without it (or
+    /// `generate --fleet DIR`), no other directory is read.
+    #[schemars(with = "Option<String>")]
+    pub fleet: Option<Spanned<String>>,
 }
 
 #[derive(Debug, Clone, Deserialize, JsonSchema)]
@@ -284,27 +292,8 @@ pub fn parse(db: &SourceDb, file: FileId) -> (Option<Spec>, Vec<Diagnostic>) {
             );
         }
     };
-    let mut errs = Vec::new();
+    let mut errs = values::check_strings(text, file);
     let mut err = |span: Span, msg: String| errs.push(Diagnostic::new("HA001", file, span, msg));
-    if let Some(c) = &spec.cluster
-        && let Some(s) = &c.subnet
-        && Net::parse(s.get_ref()).is_none()
-    {
-        err(
-            span_of(s),
-            format!("`{}` is not a network (`192.168.0.0/24`)", s.get_ref()),
-        );
-    }
-    for n in &spec.nodes {
-        if let Some(a) = &n.address
-            && a.get_ref().parse::<IpAddr>().is_err()
-        {
-            err(
-                span_of(a),
-                format!("`{}` is not an IP address", a.get_ref()),
-            );
-        }
-    }
     for i in &spec.instances {
         if let Some(v) = &i.virtual_router_id
             && !(1..=255).contains(v.get_ref())
@@ -313,18 +302,6 @@ pub fn parse(db: &SourceDb, file: FileId) -> (Option<Spec>, Vec<Diagnostic>) {
                 span_of(v),
                 format!("virtual_router_id {} is outside 1..255", v.get_ref()),
             );
-        }
-        for v in &i.vips {
-            let a = v
-                .get_ref()
-                .split_once('/')
-                .map_or(v.get_ref().as_str(), |x| x.0);
-            if a.parse::<IpAddr>().is_err() {
-                err(
-                    span_of(v),
-                    format!("`{}` is not an address (`192.168.0.100/24`)", v.get_ref()),
-                );
-            }
         }
         if let Some(p) = &i.priority {
             let names: Vec<&String> = match p.get_ref() {
@@ -335,7 +312,10 @@ pub fn parse(db: &SourceDb, file: FileId) -> (Option<Spec>, Vec<Diagnostic>) {
                 if !spec.nodes.is_empty() && spec.node(n).is_none() {
                     err(
                         span_of(p),
-                        format!("priority names `{n}`, which no [[node]] declares"),
+                        format!(
+                            "priority names `{}`, which no [[node]] declares",
+                            n.escape_debug()
+                        ),
                     );
                 }
             }
@@ -347,7 +327,10 @@ pub fn parse(db: &SourceDb, file: FileId) -> (Option<Spec>, Vec<Diagnostic>) {
     {
         err(
             span_of(f),
-            format!("fail-on `{}` must be error, warning or info", f.get_ref()),
+            format!(
+                "fail-on `{}` must be error, warning or info",
+                f.get_ref().escape_debug()
+            ),
         );
     }
     (Some(spec), errs)

@@ -68,7 +68,38 @@ pub fn infer(project: &Project, cluster: &Cluster, cm: &ClusterModel) -> Inferre
             prof.advert_int
         ));
     }
-    let _ = writeln!(t, "[cluster]\nname = {}", q(&cluster.name));
+    // A directory name may hold what a spec name cannot (spaces, quotes, ...).
+    let name = if crate::cluster::spec::is_name(&cluster.name) {
+        cluster.name.clone()
+    } else {
+        let n: String = cluster
+            .name
+            .chars()
+            .map(|c| {
+                if c.is_ascii_alphanumeric() || "-_.".contains(c) {
+                    c
+                } else {
+                    '-'
+                }
+            })
+            .collect();
+        let n = n
+            .trim_start_matches(['-', '_', '.'])
+            .chars()
+            .take(64)
+            .collect::<String>();
+        let n = if n.is_empty() {
+            "cluster".to_string()
+        } else {
+            n
+        };
+        notes.push(format!(
+            "the directory name `{}` is not a cluster name: `{n}` is used",
+            cluster.name.escape_debug()
+        ));
+        n
+    };
+    let _ = writeln!(t, "[cluster]\nname = {}", q(&name));
     let _ = writeln!(t, "interface = {}", q(&interface));
     let _ = writeln!(t, "failover = {}", q(profile));
     let _ = writeln!(

@@ -112,12 +112,16 @@ pub struct NginxPlan {
     pub backends: Vec<String>,
     pub root: String,
     pub server_name: String,
+    /// `server_name` split into its names, for templates to quote one by one.
+    pub server_names: Vec<String>,
     pub health_path: String,
 }
 
 /// Everything a node's templates see.
 #[derive(Debug, Clone, Serialize)]
 pub struct NodePlan {
+    /// The spec's path as given, for the files' header comments (control characters, which
+    /// a path may hold, replaced by `?`).
     pub spec: String,
     pub cluster: String,
     pub node: String,
@@ -227,14 +231,19 @@ pub fn plan(
     let mut names: Vec<&str> = Vec::new();
     for node in &spec.nodes {
         let nm = node.name.get_ref().as_str();
-        if nm.is_empty()
+        // Also checked when the spec is read; here again because the name becomes a
+        // directory: `..` would write outside the output directory.
+        if !nm.starts_with(|c: char| c.is_ascii_alphanumeric())
             || !nm
                 .chars()
                 .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_' || c == '.')
         {
             err(
                 span(&node.name),
-                format!("node name `{nm}` must be letters, digits, `-`, `_` or `.`"),
+                format!(
+                    "node name `{}` must be letters, digits, `-`, `_` or `.`, starting with a letter or digit",
+                    nm.escape_debug()
+                ),
             );
         }
         if names.contains(&nm) {
@@ -372,6 +381,20 @@ pub fn plan(
                         span(&node.name),
                         format!(
                             "instance `{iname}` has IPv6 VIPs: node `{}` needs an IPv6 `address6` for unicast",
+                            node.name.get_ref()
+                        ),
+                    );
+                }
+            }
+        } else if unicast && !fams.is_empty() {
+            // An IPv6 `address` alone leaves an IPv4 instance without its advert source
+            // (found by fuzzing: the template had no `unicast_src_ip` value to write).
+            for node in &spec.nodes {
+                if node.address.is_some() && node.address_of(false).is_none() {
+                    err(
+                        span(&node.name),
+                        format!(
+                            "instance `{iname}` has IPv4 VIPs: node `{}` needs an IPv4 `address` for unicast",
                             node.name.get_ref()
                         ),
                     );
@@ -517,6 +540,7 @@ pub fn plan(
         return Err(errs);
     }
     let url = format!("http://127.0.0.1:{listen}{health_path}");
+    let server_name = ng.server_name.clone().unwrap_or_else(|| "_".into());
     let mut out = Vec::new();
     for node in &spec.nodes {
         let nm = node.name.get_ref().clone();
@@ -552,7 +576,7 @@ pub fn plan(
             })
             .collect();
         out.push(NodePlan {
-            spec: spec_path.to_string(),
+            spec: templates::comment(spec_path),
             cluster: name.clone(),
             node: nm,
             profile: prof.clone(),
@@ -575,7 +599,8 @@ pub fn plan(
                 ipv6: insts.iter().any(|x| x.3),
                 backends: ng.backends.clone(),
                 root: ng.root.clone().unwrap_or_else(|| "/var/www/html".into()),
-                server_name: ng.server_name.clone().unwrap_or_else(|| "_".into()),
+                server_name: server_name.clone(),
+                server_names: server_name.split_whitespace().map(String::from).collect(),
                 health_path: health_path.clone(),
             },
             script_path: "/etc/keepalived/chk_nginx.sh".into(),

@@ -54,7 +54,8 @@ pub fn kind_of(project: &Project, path: &Path) -> Kind {
     guess(path)
 }
 
-fn guess(path: &Path) -> Kind {
+/// The kind of a file from its name alone (before its cluster is loaded).
+pub fn guess(path: &Path) -> Kind {
     let s = path.to_string_lossy();
     if s.contains("keepalived") && s.ends_with(".conf") {
         Kind::Keepalived

@@ -7,9 +7,16 @@
 //! published — so editing ha1/keepalived.conf updates CL findings on ha2 as well.
 //!
 //! The transport is our own Content-Length framing over stdio (`transport`), so that a
-//! message that is not JSON gets a JSON-RPC parse error and the server goes on.
+//! message that is not JSON gets a JSON-RPC parse error, a broken frame is reported and
+//! skipped, and the server goes on.
+//!
+//! Analysis runs on a worker thread, one job at a time, so the main loop answers every
+//! request while a large cluster is analysed: hover and completion from the buffer at once,
+//! `shutdown` at once, and the requests that need the analysis (definition, code actions)
+//! as soon as the analysis of their cluster is current. A buffer larger than the CLI's cap
+//! (16 MiB, `source::MAX_FILE_SIZE`) is not analysed: it gets one diagnostic saying so.
 
-mod transport;
+pub mod transport;
 
 use crate::diagnostic::{Diagnostic, Severity};
 use crate::project::Project;
@@ -19,6 +26,7 @@ use lsp_server::{Connection, ErrorCode, Message, Notification, Request, Response
 use lsp_types as lt;
 use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 /// Runs the server on stdio until `exit`.
 pub fn run() -> i32 {
@@ -59,16 +67,36 @@ struct Scope {
     diags: Vec<Diagnostic>,
 }
 
+/// An open document.
+enum Doc {
+    Text(Arc<String>),
+    /// Larger than the cap: not kept, not analysed (its size in bytes).
+    TooLarge(usize),
+}
+
+/// What a finished analysis sends back to the main loop.
+struct Analysed {
+    scope: PathBuf,
+    loaded: Scope,
+    /// The diagnostics of each file, ready to publish.
+    by_uri: HashMap<lt::Url, Vec<lt::Diagnostic>>,
+    paths: Vec<PathBuf>,
+}
+
 #[derive(Default)]
 pub struct Server {
     /// Open buffers, by path.
-    docs: HashMap<PathBuf, String>,
+    docs: HashMap<PathBuf, Doc>,
     /// The last analysis of each scope.
-    scopes: HashMap<PathBuf, Scope>,
+    scopes: HashMap<PathBuf, Arc<Scope>>,
     /// The URIs published for each scope (to clear the ones that became clean).
     published: HashMap<PathBuf, HashSet<lt::Url>>,
     /// Documents changed since the last analysis, in order.
     dirty: Vec<PathBuf>,
+    /// The scopes the worker is analysing now.
+    running: Vec<PathBuf>,
+    /// Requests waiting for the analysis of their scope.
+    waiting: Vec<(PathBuf, Request)>,
     shutdown: bool,
 }
 
@@ -195,45 +223,57 @@ fn reply<T: serde::Serialize>(conn: &Connection, id: lsp_server::RequestId, valu
 
 impl Server {
     fn main_loop(&mut self, conn: &Connection) -> i32 {
-        for msg in &conn.receiver {
-            match msg {
-                Message::Request(req) => {
-                    if self.shutdown {
-                        let _ = conn.sender.send(Message::Response(Response::new_err(
-                            req.id,
-                            ErrorCode::InvalidRequest as i32,
-                            "the server is shutting down".into(),
-                        )));
-                        continue;
+        let (done_tx, done_rx) = crossbeam_channel::unbounded::<Vec<Analysed>>();
+        loop {
+            crossbeam_channel::select! {
+                recv(conn.receiver) -> msg => {
+                    let Ok(msg) = msg else { return 0 };
+                    match msg {
+                        Message::Request(req) => {
+                            if self.shutdown {
+                                let _ = conn.sender.send(Message::Response(Response::new_err(
+                                    req.id,
+                                    ErrorCode::InvalidRequest as i32,
+                                    "the server is shutting down".into(),
+                                )));
+                                continue;
+                            }
+                            if req.method == "shutdown" {
+                                self.shutdown = true;
+                                reply(conn, req.id, serde_json::Value::Null);
+                                continue;
+                            }
+                            self.request(conn, req);
+                        }
+                        Message::Notification(n) => {
+                            if n.method == "exit" {
+                                return if self.shutdown { 0 } else { 1 };
+                            }
+                            self.notification(conn, n);
+                        }
+                        Message::Response(_) => {}
                     }
-                    if req.method == "shutdown" {
-                        self.shutdown = true;
-                        reply(conn, req.id, serde_json::Value::Null);
-                        continue;
-                    }
-                    // A request sees every change before it.
-                    self.flush(conn);
-                    self.request(conn, req);
                 }
-                Message::Notification(n) => {
-                    if n.method == "exit" {
-                        return if self.shutdown { 0 } else { 1 };
+                recv(done_rx) -> done => {
+                    if let Ok(done) = done {
+                        self.finished(conn, done);
                     }
-                    self.notification(n);
                 }
-                Message::Response(_) => {}
             }
             // Changes that arrive faster than they are analysed are analysed once: only when
             // nothing else is waiting.
             if conn.receiver.is_empty() {
-                self.flush(conn);
+                self.start(&done_tx);
             }
         }
-        0
     }
 
-    /// Analyses the documents changed since the last analysis (one pass per cluster).
-    fn flush(&mut self, conn: &Connection) {
+    /// Starts analysing the documents changed since the last analysis (one pass per
+    /// cluster), unless an analysis is running: its end starts the next.
+    fn start(&mut self, done: &crossbeam_channel::Sender<Vec<Analysed>>) {
+        if !self.running.is_empty() || self.dirty.is_empty() {
+            return;
+        }
         let dirty = std::mem::take(&mut self.dirty);
         let mut scopes: Vec<(PathBuf, Vec<PathBuf>)> = Vec::new();
         for path in dirty {
@@ -243,13 +283,107 @@ impl Server {
                 None => scopes.push((scope, vec![path])),
             }
         }
-        for (scope, paths) in scopes {
-            self.analyse(conn, &scope, &paths);
+        self.running = scopes.iter().map(|s| s.0.clone()).collect();
+        let overlay = self.overlay();
+        let too_large = self.too_large();
+        let done = done.clone();
+        std::thread::spawn(move || {
+            let out = scopes
+                .into_iter()
+                .map(|(scope, paths)| analyse(scope, paths, &overlay, &too_large))
+                .collect();
+            let _ = done.send(out);
+        });
+    }
+
+    /// Publishes what the worker found and answers the requests that waited for it.
+    fn finished(&mut self, conn: &Connection, done: Vec<Analysed>) {
+        for a in done {
+            let mut by_uri = a.by_uri;
+            let before = self.published.remove(&a.scope).unwrap_or_default();
+            for u in before {
+                by_uri.entry(u).or_default();
+            }
+            for p in &a.paths {
+                if let Some(u) = path_uri(p) {
+                    by_uri.entry(u).or_default();
+                }
+            }
+            let mut now = HashSet::new();
+            for (uri, list) in by_uri {
+                if !list.is_empty() {
+                    now.insert(uri.clone());
+                }
+                let params = lt::PublishDiagnosticsParams::new(uri, list, None);
+                let _ = conn.sender.send(Message::Notification(Notification::new(
+                    "textDocument/publishDiagnostics".into(),
+                    params,
+                )));
+            }
+            self.published.insert(a.scope.clone(), now);
+            self.scopes.insert(a.scope, Arc::new(a.loaded));
         }
+        self.running.clear();
+        let waiting = std::mem::take(&mut self.waiting);
+        for (_, req) in waiting {
+            self.request(conn, req);
+        }
+    }
+
+    /// The open buffers the loader reads instead of the files (not the ones too large).
+    fn overlay(&self) -> HashMap<PathBuf, Vec<u8>> {
+        self.docs
+            .iter()
+            .filter_map(|(p, d)| match d {
+                Doc::Text(t) => Some((p.clone(), t.as_bytes().to_vec())),
+                Doc::TooLarge(_) => None,
+            })
+            .collect()
+    }
+
+    fn too_large(&self) -> HashMap<PathBuf, usize> {
+        self.docs
+            .iter()
+            .filter_map(|(p, d)| match d {
+                Doc::TooLarge(n) => Some((p.clone(), *n)),
+                Doc::Text(_) => None,
+            })
+            .collect()
+    }
+
+    /// Whether the analysis of `scope` is current (nothing changed in it since, none running).
+    fn current(&self, scope: &Path) -> bool {
+        self.scopes.contains_key(scope)
+            && !self.running.iter().any(|s| s == scope)
+            && !self.dirty.iter().any(|p| scope_of(p) == scope)
     }
 
     fn request(&mut self, conn: &Connection, req: Request) {
         let id = req.id.clone();
+        // Requests that need the analysis wait for it (and start it when nothing has).
+        if matches!(
+            req.method.as_str(),
+            "textDocument/definition" | "textDocument/codeAction"
+        ) && let Some(path) = req
+            .params
+            .get("textDocument")
+            .and_then(|t| t.get("uri"))
+            .and_then(|u| u.as_str())
+            .and_then(|u| lt::Url::parse(u).ok())
+            .and_then(|u| uri_path(&u))
+        {
+            let scope = scope_of(&path);
+            if !self.current(&scope) {
+                if !self.scopes.contains_key(&scope)
+                    && !self.running.contains(&scope)
+                    && !self.dirty.iter().any(|p| scope_of(p) == scope)
+                {
+                    self.dirty.push(path);
+                }
+                self.waiting.push((scope, req));
+                return;
+            }
+        }
         let result: Result<serde_json::Value, String> = match req.method.as_str() {
             "textDocument/hover" => parse::<lt::HoverParams>(req.params)
                 .map(|p| serde_json::to_value(self.hover(&p)).unwrap_or_default()),
@@ -280,32 +414,66 @@ impl Server {
         }
     }
 
-    fn notification(&mut self, n: Notification) {
+    /// Keeps `text` as the buffer of `path`, or only its size when it is over the cap.
+    fn set_doc(&mut self, path: PathBuf, text: String) {
+        let doc = if text.len() as u64 > crate::source::MAX_FILE_SIZE {
+            Doc::TooLarge(text.len())
+        } else {
+            Doc::Text(Arc::new(text))
+        };
+        self.docs.insert(path, doc);
+    }
+
+    fn notification(&mut self, _conn: &Connection, n: Notification) {
         let path = match n.method.as_str() {
+            transport::TOO_LARGE => {
+                let size = n.params.get("size").and_then(|s| s.as_u64()).unwrap_or(0);
+                n.params
+                    .get("uri")
+                    .and_then(|u| u.as_str())
+                    .and_then(|u| lt::Url::parse(u).ok())
+                    .and_then(|u| uri_path(&u))
+                    .inspect(|path| {
+                        self.docs.insert(path.clone(), Doc::TooLarge(size as usize));
+                    })
+            }
             "textDocument/didOpen" => parse::<lt::DidOpenTextDocumentParams>(n.params)
                 .ok()
                 .and_then(|p| {
                     let path = uri_path(&p.text_document.uri)?;
-                    self.docs.insert(path.clone(), p.text_document.text);
+                    self.set_doc(path.clone(), p.text_document.text);
                     Some(path)
                 }),
             "textDocument/didChange" => parse::<lt::DidChangeTextDocumentParams>(n.params)
                 .ok()
                 .and_then(|p| {
                     let path = uri_path(&p.text_document.uri)?;
-                    let mut text = self.text_of(&path).unwrap_or_default();
+                    let mut text = match self.docs.get(&path) {
+                        Some(Doc::Text(t)) => Some(t.as_str().to_owned()),
+                        // Only a whole new text can bring a buffer back under the cap.
+                        Some(Doc::TooLarge(_)) => None,
+                        None => std::fs::read_to_string(&path).ok(),
+                    };
                     for c in p.content_changes {
-                        match c.range {
+                        match (c.range, text.as_mut()) {
                             // Incremental: replace the range (UTF-16 positions).
-                            Some(r) => {
-                                let a = offset_of(&text, r.start);
-                                let b = offset_of(&text, r.end).max(a);
+                            (Some(r), Some(text)) => {
+                                let a = offset_of(text, r.start);
+                                let b = offset_of(text, r.end).max(a);
                                 text.replace_range(a..b, &c.text);
                             }
-                            None => text = c.text,
+                            (Some(_), None) => {}
+                            (None, _) => text = Some(c.text),
                         }
                     }
-                    self.docs.insert(path.clone(), text);
+                    match text {
+                        Some(t) => self.set_doc(path.clone(), t),
+                        None => {
+                            if !matches!(self.docs.get(&path), Some(Doc::TooLarge(_))) {
+                                self.docs.remove(&path);
+                            }
+                        }
+                    }
                     Some(path)
                 }),
             "textDocument/didSave" => parse::<lt::DidSaveTextDocumentParams>(n.params)
@@ -313,7 +481,7 @@ impl Server {
                 .and_then(|p| {
                     let path = uri_path(&p.text_document.uri)?;
                     if let Some(t) = p.text {
-                        self.docs.insert(path.clone(), t);
+                        self.set_doc(path.clone(), t);
                     }
                     Some(path)
                 }),
@@ -333,80 +501,24 @@ impl Server {
         }
     }
 
-    /// Loads `scope` with the open buffers, runs the rules, publishes; `paths` (the changed
-    /// documents) are published even when clean.
-    pub fn analyse(&mut self, conn: &Connection, scope: &Path, paths: &[PathBuf]) {
-        let scope = scope.to_path_buf();
-        let loaded = self.load(&scope);
-        let t = std::time::Instant::now();
-        let (project, diags) = (&loaded.project, &loaded.diags);
-        let db = &project.db;
-        let mut by_uri: HashMap<lt::Url, Vec<lt::Diagnostic>> = HashMap::new();
-        for d in diags {
-            if let Some(u) = path_uri(&db.get(d.file).path) {
-                by_uri.entry(u).or_default().push(to_lsp(db, d));
-            }
-        }
-        // The changed files are always published (empty when clean).
-        for p in paths {
-            if let Some(u) = path_uri(p) {
-                by_uri.entry(u).or_default();
-            }
-        }
-        let before = self.published.remove(&scope).unwrap_or_default();
-        for u in before {
-            by_uri.entry(u).or_default();
-        }
-        let mut now = HashSet::new();
-        for (uri, list) in by_uri {
-            if !list.is_empty() {
-                now.insert(uri.clone());
-            }
-            let params = lt::PublishDiagnosticsParams::new(uri, list, None);
-            let _ = conn.sender.send(Message::Notification(Notification::new(
-                "textDocument/publishDiagnostics".into(),
-                params,
-            )));
-        }
-        if timing() {
-            eprintln!("publish {:?}", t.elapsed());
-        }
-        self.published.insert(scope.clone(), now);
-        self.scopes.insert(scope, loaded);
+    /// The last analysis of the scope holding `path`, if any.
+    fn scope_for(&self, path: &Path) -> Option<&Scope> {
+        self.scopes.get(&scope_of(path)).map(|s| &**s)
     }
 
-    /// `scope` loaded with the open buffers in place of the files, and what the rules find.
-    fn load(&self, scope: &Path) -> Scope {
-        let overlay: HashMap<PathBuf, Vec<u8>> = self
-            .docs
-            .iter()
-            .map(|(p, t)| (p.clone(), t.as_bytes().to_vec()))
-            .collect();
-        let t0 = std::time::Instant::now();
-        let project = Project::load_overlaid(&[scope.to_path_buf()], true, overlay);
-        let t1 = std::time::Instant::now();
-        let diags = crate::rules::run(&project, &Selection::default());
-        if timing() {
-            eprintln!("load {:?} rules {:?}", t1 - t0, t1.elapsed());
+    /// The buffer of `path`, else the file (none when either is over the cap).
+    fn text_of(&self, path: &Path) -> Option<Arc<String>> {
+        match self.docs.get(path) {
+            Some(Doc::Text(t)) => Some(t.clone()),
+            Some(Doc::TooLarge(_)) => None,
+            None => {
+                let m = std::fs::metadata(path).ok()?;
+                if !m.is_file() || m.len() > crate::source::MAX_FILE_SIZE {
+                    return None;
+                }
+                std::fs::read_to_string(path).ok().map(Arc::new)
+            }
         }
-        Scope { project, diags }
-    }
-
-    /// The scope holding `path`, loading it when it is not.
-    fn scope_for(&mut self, path: &Path) -> Option<&Scope> {
-        let key = scope_of(path);
-        if !self.scopes.contains_key(&key) {
-            let loaded = self.load(&key);
-            self.scopes.insert(key.clone(), loaded);
-        }
-        self.scopes.get(&key)
-    }
-
-    fn text_of(&self, path: &Path) -> Option<String> {
-        self.docs
-            .get(path)
-            .cloned()
-            .or_else(|| std::fs::read_to_string(path).ok())
     }
 
     fn hover(&mut self, p: &lt::HoverParams) -> Option<lt::Hover> {
@@ -452,18 +564,79 @@ impl Server {
         let Some(path) = uri_path(&p.text_document.uri) else {
             return Vec::new();
         };
+        if matches!(self.docs.get(&path), Some(Doc::TooLarge(_))) {
+            return Vec::new();
+        }
         let Some(scope) = self.scope_for(&path) else {
             return Vec::new();
         };
         features::code_actions(&scope.project, &scope.diags, &path, p)
     }
 
-    /// What kind of file `path` is, as the cluster around it reads it.
+    /// What kind of file `path` is, as the last analysis of its cluster read it (a guess
+    /// from its name before the first).
     fn kind(&mut self, path: &Path) -> features::Kind {
-        let Some(scope) = self.scope_for(path) else {
-            return features::Kind::Other;
-        };
-        features::kind_of(&scope.project, path)
+        match self.scope_for(path) {
+            Some(scope) => features::kind_of(&scope.project, path),
+            None => features::guess(path),
+        }
+    }
+}
+
+/// Loads `scope` with the open buffers, runs the rules, and makes the diagnostics to publish
+/// (on the worker thread). A buffer over the cap gets one diagnostic instead of any other.
+fn analyse(
+    scope: PathBuf,
+    paths: Vec<PathBuf>,
+    overlay: &HashMap<PathBuf, Vec<u8>>,
+    too_large: &HashMap<PathBuf, usize>,
+) -> Analysed {
+    let t0 = std::time::Instant::now();
+    let project = Project::load_overlaid(std::slice::from_ref(&scope), true, overlay.clone());
+    let t1 = std::time::Instant::now();
+    let diags = crate::rules::run(&project, &Selection::default());
+    if timing() {
+        eprintln!("load {:?} rules {:?}", t1 - t0, t1.elapsed());
+    }
+    let db = &project.db;
+    let mut by_uri: HashMap<lt::Url, Vec<lt::Diagnostic>> = HashMap::new();
+    for d in &diags {
+        let path = &db.get(d.file).path;
+        if too_large.contains_key(path) {
+            continue;
+        }
+        if let Some(u) = path_uri(path) {
+            by_uri.entry(u).or_default().push(to_lsp(db, d));
+        }
+    }
+    for (path, size) in too_large {
+        if scope_of(path) != scope {
+            continue;
+        }
+        if let Some(u) = path_uri(path) {
+            by_uri.insert(u, vec![too_large_diagnostic(*size)]);
+        }
+    }
+    Analysed {
+        scope,
+        loaded: Scope { project, diags },
+        by_uri,
+        paths,
+    }
+}
+
+/// The one diagnostic of a buffer over the cap, on its first line.
+fn too_large_diagnostic(size: usize) -> lt::Diagnostic {
+    lt::Diagnostic {
+        range: lt::Range::new(lt::Position::new(0, 0), lt::Position::new(0, 0)),
+        severity: Some(lt::DiagnosticSeverity::ERROR),
+        source: Some("haconf".into()),
+        message: format!(
+            "this document is {:.1} MiB, larger than the {} MiB haconf reads: it is not analysed (the rest of the cluster is checked against the file as saved)",
+            size as f64 / (1024.0 * 1024.0),
+            crate::source::MAX_FILE_SIZE / (1024 * 1024)
+        ),
+        ..Default::default()
     }
 }
 

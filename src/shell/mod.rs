@@ -179,7 +179,43 @@ pub struct ParseError {
 /// Parses `text` (a whole script, or the inline command of a `vrrp_script`). `base` is the
 /// byte offset of `text` in its file; every span in the result is relative to the file.
 pub fn parse(text: &str, base: usize) -> Result<Node, ParseError> {
+    if let Some(offset) = deep_parens(text) {
+        return Err(ParseError {
+            offset: base + offset,
+            message: format!(
+                "more than {MAX_PAREN_RUN} `(` in a row: too deep for the shell parser"
+            ),
+        });
+    }
     Lower::new(text, base, 0).program()
+}
+
+/// Opening parentheses in a row beyond which brush-parser's time explodes (fuzzing found
+/// 80 `(` taking minutes: subshell and arithmetic readings are tried at every level). No
+/// check script nests this deep.
+const MAX_PAREN_RUN: usize = 12;
+
+/// Where a run of more than [`MAX_PAREN_RUN`] `(` (blanks between them allowed) starts.
+fn deep_parens(text: &str) -> Option<usize> {
+    let b = text.as_bytes();
+    let mut run = 0;
+    let mut start = 0;
+    for (i, c) in b.iter().enumerate() {
+        match c {
+            b'(' => {
+                if run == 0 {
+                    start = i;
+                }
+                run += 1;
+                if run > MAX_PAREN_RUN {
+                    return Some(start);
+                }
+            }
+            b' ' | b'\t' | b'\n' | b'\r' if run > 0 => {}
+            _ => run = 0,
+        }
+    }
+    None
 }
 
 /// Nesting of command substitutions beyond which they are not parsed.

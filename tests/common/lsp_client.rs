@@ -15,6 +15,8 @@ pub struct Client {
     rx: Receiver<Value>,
     /// Notifications seen while waiting for something else.
     pub seen: Vec<Value>,
+    /// Every message received, in order.
+    pub all: Vec<Value>,
     next_id: i64,
 }
 
@@ -68,6 +70,7 @@ impl Client {
             stdin,
             rx,
             seen: Vec::new(),
+            all: Vec::new(),
             next_id: 1,
         }
     }
@@ -83,12 +86,24 @@ impl Client {
     }
 
     pub fn request(&mut self, method: &str, params: Value) -> Value {
+        let id = self.send_request(method, params);
+        self.wait(|m| m["id"] == id)
+    }
+
+    /// Sends a request without waiting for its answer; its id.
+    pub fn send_request(&mut self, method: &str, params: Value) -> i64 {
         let id = self.next_id;
         self.next_id += 1;
         let body =
             json!({"jsonrpc": "2.0", "id": id, "method": method, "params": params}).to_string();
         self.raw(&body);
-        self.wait(|m| m["id"] == id)
+        id
+    }
+
+    /// Bytes as they are, framing included.
+    pub fn raw_bytes(&mut self, bytes: &[u8]) {
+        self.stdin.write_all(bytes).unwrap();
+        self.stdin.flush().unwrap();
     }
 
     /// The next message that `want` accepts (others are kept in `seen`).
@@ -100,8 +115,14 @@ impl Client {
         loop {
             let left = deadline.saturating_duration_since(Instant::now());
             match self.rx.recv_timeout(left) {
-                Ok(m) if want(&m) => return m,
-                Ok(m) => self.seen.push(m),
+                Ok(m) if want(&m) => {
+                    self.all.push(m.clone());
+                    return m;
+                }
+                Ok(m) => {
+                    self.all.push(m.clone());
+                    self.seen.push(m);
+                }
                 Err(RecvTimeoutError::Timeout) => panic!("timed out; seen: {:#?}", self.seen),
                 Err(RecvTimeoutError::Disconnected) => {
                     panic!("the server hung up; seen: {:#?}", self.seen)

@@ -201,8 +201,10 @@ impl Lexer<'_> {
                     } else if j < n
                         && !matches!(b[j], b' ' | b'\t' | b'\r' | b'\n' | b';' | b'{' | b')')
                     {
+                        // The whole character: a span never cuts one (found by fuzzing).
+                        let w = char_at(b, j).len_utf8();
                         self.errors.push(SyntaxError {
-                            span: Span::new(j, j + 1),
+                            span: Span::new(j, (j + w).min(n)),
                             message: format!(
                                 "unexpected `{}` right after a closing quote",
                                 char_at(b, j)
