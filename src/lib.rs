@@ -8,6 +8,7 @@ pub mod cli;
 pub mod cluster;
 pub mod diagnostic;
 pub mod fix;
+pub mod fmt;
 pub mod generate;
 pub mod lsp;
 pub mod model;

@@ -1,0 +1,194 @@
+//! `haconf fmt`: one layout for keepalived.conf and nginx.conf, computed from the lossless
+//! token streams of `syntax/`.
+//!
+//! A formatter people run on production configs must never change what a file means, so
+//! every result is checked here, before anyone can write it: the file's significant tokens
+//! (words, quoted strings, braces, `;`, comments, definitions, raw Lua bodies) must come out
+//! identical and in the same order, and in keepalived files each line must hold the same
+//! words as before (keepalived reads a line at a time: several statements on one line mean
+//! something else, see KA028). A result that fails the check is refused as an internal
+//! error and never written.
+//!
+//! The two dialects differ where their readers differ. keepalived is line-oriented, so its
+//! formatter only re-indents lines, squeezes blanks between words to one space, moves a
+//! lone `{` up to the line it opens and drops surplus blank lines; it never splits or joins
+//! lines that hold words. nginx statements end at `;`, so its formatter puts one statement
+//! per line, but keeps the line breaks inside a statement's arguments (log formats, long
+//! `add_header`s), aligned as the author aligned them, and never touches a quoted string or
+//! a `*_by_lua_block` body.
+
+mod keepalived;
+mod nginx;
+
+use crate::source::SourceFile;
+
+/// Which reader a file is for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Lang {
+    Keepalived,
+    Nginx,
+}
+
+/// How blocks are indented.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Indent {
+    /// This many spaces per level.
+    Spaces(u8),
+    /// One tab per level.
+    Tabs,
+}
+
+/// The layout settings (`[format]` in haconf.toml).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Options {
+    pub indent: Indent,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Options {
+            indent: Indent::Spaces(4),
+        }
+    }
+}
+
+impl Options {
+    /// Columns of one level, used to measure alignment in files indented with tabs too.
+    fn width(&self) -> usize {
+        match self.indent {
+            Indent::Spaces(n) => n.max(1) as usize,
+            Indent::Tabs => 4,
+        }
+    }
+
+    fn push_indent(&self, out: &mut Vec<u8>, level: usize) {
+        match self.indent {
+            Indent::Spaces(n) => out.extend(std::iter::repeat_n(b' ', level * n as usize)),
+            Indent::Tabs => out.extend(std::iter::repeat_n(b'\t', level)),
+        }
+    }
+
+    /// `cols` columns of alignment after the indentation: tabs for whole levels in tab mode
+    /// (so that measuring the result gives `cols` back), spaces otherwise.
+    fn push_columns(&self, out: &mut Vec<u8>, cols: usize) {
+        match self.indent {
+            Indent::Spaces(_) => out.extend(std::iter::repeat_n(b' ', cols)),
+            Indent::Tabs => {
+                let w = self.width();
+                out.extend(std::iter::repeat_n(b'\t', cols / w));
+                out.extend(std::iter::repeat_n(b' ', cols % w));
+            }
+        }
+    }
+}
+
+/// Why a file was not formatted.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Error {
+    /// The file's structure is broken (unbalanced braces, a quote that swallows the rest of
+    /// the file): a layout computed from it would only spread the damage. 1-based line and
+    /// column.
+    Syntax {
+        line: usize,
+        col: usize,
+        message: String,
+    },
+    /// The formatter's own result failed the meaning check: a bug in haconf. Never written.
+    Internal(String),
+}
+
+impl std::fmt::Display for Error {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Error::Syntax { line, col, message } => {
+                write!(f, "{line}:{col}: not formatted: {message}")
+            }
+            Error::Internal(m) => write!(
+                f,
+                "internal error: the formatted text failed haconf's own safety check ({m}); the file was left as it is. Please report this with the file."
+            ),
+        }
+    }
+}
+
+/// Formats a whole file. The result has passed the meaning check (see the module docs).
+pub fn format(bytes: &[u8], lang: Lang, opts: &Options) -> Result<Vec<u8>, Error> {
+    let src = SourceFile::new("", bytes.to_vec());
+    let out = match lang {
+        Lang::Keepalived => keepalived::format(&src, opts)?,
+        Lang::Nginx => nginx::format(&src, opts)?,
+    };
+    verify(bytes, &out, lang).map_err(Error::Internal)?;
+    Ok(out)
+}
+
+/// The meaning check: the significant tokens of `before` and `after` are the same, and (for
+/// keepalived) every line holds the same words in the same order.
+pub fn verify(before: &[u8], after: &[u8], lang: Lang) -> Result<(), String> {
+    let a = SourceFile::new("", before.to_vec());
+    let b = SourceFile::new("", after.to_vec());
+    match lang {
+        Lang::Keepalived => keepalived::verify(&a, &b),
+        Lang::Nginx => nginx::verify(&a, &b),
+    }
+}
+
+/// The line ending most of the file's lines use: `\r\n` files stay `\r\n`.
+fn dominant_newline(text: &[u8]) -> &'static [u8] {
+    let lf = text.iter().filter(|&&c| c == b'\n').count();
+    let crlf = text.windows(2).filter(|w| w == b"\r\n").count();
+    if crlf * 2 > lf { b"\r\n" } else { b"\n" }
+}
+
+/// The display column (0-based) that `line` ends at, with tab stops every `tab` columns.
+fn display_width(line: &[u8], tab: usize) -> usize {
+    let mut col = 0;
+    for &c in line {
+        if c == b'\t' {
+            col = (col / tab + 1) * tab;
+        } else if c & 0xC0 != 0x80 {
+            // One column per character: UTF-8 continuation bytes add nothing.
+            col += 1;
+        }
+    }
+    col
+}
+
+/// A comment's text without trailing blanks, unless removing them would leave a `\` at the
+/// end of the line (keepalived reads that backslash as a word of its own).
+fn trimmed_comment(text: &[u8]) -> &[u8] {
+    let mut end = text.len();
+    while end > 0 && (text[end - 1] == b' ' || text[end - 1] == b'\t') {
+        end -= 1;
+    }
+    if end < text.len() && end > 0 && text[end - 1] == b'\\' {
+        return text;
+    }
+    &text[..end]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn newline_style() {
+        assert_eq!(dominant_newline(b"a\r\nb\r\nc\n"), b"\r\n");
+        assert_eq!(dominant_newline(b"a\nb\r\nc\n"), b"\n");
+        assert_eq!(dominant_newline(b"a"), b"\n");
+    }
+
+    #[test]
+    fn widths() {
+        assert_eq!(display_width(b"\tab", 4), 6);
+        assert_eq!(display_width(b"ab\t", 4), 4);
+        assert_eq!(display_width("é\t".as_bytes(), 8), 8);
+    }
+
+    #[test]
+    fn comments_keep_a_final_backslash_apart() {
+        assert_eq!(trimmed_comment(b"# a  "), b"# a");
+        assert_eq!(trimmed_comment(b"# a\\ "), b"# a\\ ");
+        assert_eq!(trimmed_comment(b"# a\\"), b"# a\\");
+    }
+}
