@@ -29,6 +29,9 @@ pub struct FixArgs {
     /// Print `auth_pass` values in diffs as they are (they are masked by default).
     #[arg(long)]
     pub show_secrets: bool,
+    /// Format the files the fixes change (as `haconf fmt`; `[format] after-fix = true` too).
+    #[arg(long)]
+    pub format: bool,
     /// With --write: keep no backup.
     #[arg(long)]
     pub no_backup: bool,
@@ -58,7 +61,8 @@ pub fn run(args: FixArgs) -> i32 {
     if args.interactive {
         return interactive(&paths, &args, &sel);
     }
-    let outcome = engine::fix(&paths, !args.rules.no_spec, &sel, args.unsafe_);
+    let mut outcome = engine::fix(&paths, !args.rules.no_spec, &sel, args.unsafe_);
+    super::fmt::after_fix(&mut outcome.changed, outcome.project.as_ref(), args.format);
     let stdout = std::io::stdout();
     let mut so = stdout.lock();
     let mut code = 0;
@@ -127,7 +131,7 @@ pub fn run(args: FixArgs) -> i32 {
 
 /// Writes `new` over `path` atomically: refuses a file that changed since it was read or a
 /// symlink leading out of the checked directories; keeps permissions; keeps a backup.
-fn write_in_place(
+pub(crate) fn write_in_place(
     roots: &[PathBuf],
     path: &Path,
     old: &[u8],

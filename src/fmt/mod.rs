@@ -97,6 +97,18 @@ pub enum Error {
     Internal(String),
 }
 
+impl Error {
+    /// The message for a user, starting with the file's name.
+    pub fn report(&self, path: &str) -> String {
+        match self {
+            Error::Syntax { line, col, message } => {
+                format!("{path}:{line}:{col}: not formatted: {message}")
+            }
+            Error::Internal(_) => format!("{path}: {self}"),
+        }
+    }
+}
+
 impl std::fmt::Display for Error {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
