@@ -9,6 +9,7 @@
 //! The transport is our own Content-Length framing over stdio (`transport`), so that a
 //! message that is not JSON gets a JSON-RPC parse error and the server goes on.
 
+mod formatting;
 mod transport;
 
 use crate::diagnostic::{Diagnostic, Severity};
@@ -30,6 +31,8 @@ pub fn run() -> i32 {
         hover_provider: Some(lt::HoverProviderCapability::Simple(true)),
         completion_provider: Some(lt::CompletionOptions::default()),
         definition_provider: Some(lt::OneOf::Left(true)),
+        document_formatting_provider: Some(lt::OneOf::Left(true)),
+        document_range_formatting_provider: Some(lt::OneOf::Left(true)),
         code_action_provider: Some(lt::CodeActionProviderCapability::Options(
             lt::CodeActionOptions {
                 code_action_kinds: Some(vec![
@@ -259,6 +262,14 @@ impl Server {
                 .map(|p| serde_json::to_value(self.definition(&p)).unwrap_or_default()),
             "textDocument/codeAction" => parse::<lt::CodeActionParams>(req.params)
                 .map(|p| serde_json::to_value(self.code_actions(&p)).unwrap_or_default()),
+            "textDocument/formatting" => parse::<lt::DocumentFormattingParams>(req.params)
+                .and_then(|p| self.formatting(&p.text_document.uri, None))
+                .map(|e| serde_json::to_value(e).unwrap_or_default()),
+            "textDocument/rangeFormatting" => {
+                parse::<lt::DocumentRangeFormattingParams>(req.params)
+                    .and_then(|p| self.formatting(&p.text_document.uri, Some(p.range)))
+                    .map(|e| serde_json::to_value(e).unwrap_or_default())
+            }
             _ => {
                 let _ = conn.sender.send(Message::Response(Response::new_err(
                     id,
