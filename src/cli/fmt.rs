@@ -39,12 +39,62 @@ pub fn run(args: FmtArgs) -> i32 {
     } else {
         args.paths.clone()
     };
-    let project = Project::load_with(&paths, false);
-    if !project.errors.is_empty() {
-        for e in &project.errors {
-            eprintln!("error: {e}");
+    // A file given is formatted alone (a script is not a config: shfmt formats shell); in
+    // a directory, every config haconf reads there, includes and fragments too.
+    let (given, dirs): (Vec<PathBuf>, Vec<PathBuf>) =
+        paths.iter().cloned().partition(|p| p.is_file());
+    let mut code = 0;
+    let mut files: Vec<(PathBuf, Lang, Vec<u8>)> = Vec::new();
+    for f in given {
+        let bytes = match read_config(&f) {
+            Ok(b) => b,
+            Err(e) => {
+                eprintln!("error: {}: {e}", display_path(&f));
+                code = 2;
+                continue;
+            }
+        };
+        if bytes.starts_with(b"#!") || f.extension().is_some_and(|e| e == "sh") {
+            eprintln!(
+                "note: {}: a script, not a config; haconf fmt leaves it alone (shfmt formats shell)",
+                display_path(&f)
+            );
+            continue;
         }
-        return 2;
+        let lang = lang_of_file(&f, &bytes);
+        files.push((f, lang, bytes));
+    }
+    if !dirs.is_empty() {
+        let project = Project::load_with(&dirs, false);
+        if !project.errors.is_empty() {
+            for e in &project.errors {
+                eprintln!("error: {e}");
+            }
+            return 2;
+        }
+        for n in project.clusters.iter().flat_map(|c| &c.nodes) {
+            let mut units: Vec<(Lang, Vec<usize>)> = Vec::new();
+            if let Some(k) = &n.keepalived {
+                if let Some(e) = &k.load_error {
+                    eprintln!("error: {e}");
+                    code = 2;
+                }
+                units.push((Lang::Keepalived, k.trees.keys().copied().collect()));
+            }
+            for u in &n.nginx {
+                if let Some(e) = &u.load_error {
+                    eprintln!("error: {e}");
+                    code = 2;
+                }
+                units.push((Lang::Nginx, u.trees.keys().copied().collect()));
+            }
+            for (lang, ids) in units {
+                for id in ids {
+                    let f = project.db.get(id);
+                    files.push((f.path.clone(), lang, f.bytes.clone()));
+                }
+            }
+        }
     }
     // Files given are written in their directory; directories below themselves.
     let roots: Vec<PathBuf> = paths
@@ -63,40 +113,13 @@ pub fn run(args: FmtArgs) -> i32 {
         .iter()
         .filter_map(|r| std::fs::canonicalize(r).ok())
         .collect();
-    let mut code = 0;
-    let mut files: Vec<(PathBuf, Lang, usize)> = Vec::new();
-    for c in &project.clusters {
-        for n in &c.nodes {
-            let mut units: Vec<(Lang, Vec<usize>)> = Vec::new();
-            if let Some(k) = &n.keepalived {
-                if let Some(e) = &k.load_error {
-                    eprintln!("error: {e}");
-                    code = 2;
-                }
-                units.push((Lang::Keepalived, k.trees.keys().copied().collect()));
-            }
-            for u in &n.nginx {
-                if let Some(e) = &u.load_error {
-                    eprintln!("error: {e}");
-                    code = 2;
-                }
-                units.push((Lang::Nginx, u.trees.keys().copied().collect()));
-            }
-            for (lang, ids) in units {
-                for id in ids {
-                    if !files.iter().any(|f| f.2 == id) {
-                        files.push((project.db.get(id).path.clone(), lang, id));
-                    }
-                }
-            }
-        }
-    }
     files.sort_by(|a, b| a.0.cmp(&b.0));
+    files.dedup_by(|a, b| a.0 == b.0);
     let mut options = OptionsCache::default();
     let (mut changed, mut unchanged) = (0usize, 0usize);
     let stdout = std::io::stdout();
     let mut so = stdout.lock();
-    for (path, lang, id) in &files {
+    for (path, lang, old) in &files {
         let shown = display_path(path);
         let real_inside =
             std::fs::canonicalize(path).is_ok_and(|r| inside.iter().any(|i| r.starts_with(i)));
@@ -112,7 +135,6 @@ pub fn run(args: FmtArgs) -> i32 {
                 continue;
             }
         };
-        let old = &project.db.get(*id).bytes;
         let new = match fmt::format(old, *lang, &opts) {
             Ok(n) => n,
             Err(e) => {
@@ -159,6 +181,18 @@ pub fn run(args: FmtArgs) -> i32 {
         );
     }
     code
+}
+
+/// A config's bytes, refusing what `check` would not read either (a 100 MB "config").
+fn read_config(path: &Path) -> std::io::Result<Vec<u8>> {
+    let len = std::fs::metadata(path)?.len();
+    if len > crate::source::MAX_FILE_SIZE {
+        return Err(std::io::Error::other(format!(
+            "{len} bytes: larger than haconf reads ({} MiB)",
+            crate::source::MAX_FILE_SIZE >> 20
+        )));
+    }
+    std::fs::read(path)
 }
 
 /// The one place `fmt` writes a file: atomically, refusing links out of `roots` and files

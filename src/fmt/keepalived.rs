@@ -8,9 +8,8 @@
 //! Definitions (`$NAME=...`, continuation lines included), `~SEQ(...)` prefixes, dropped
 //! `@id` lines and quoted strings are copied byte for byte.
 
-use super::{Error, Options, dominant_newline, trimmed_comment};
-use crate::source::SourceFile;
-use crate::syntax::keepalived::{Token, TokenKind as K, lex};
+use super::{Error, Input, Options, dominant_newline, trimmed_comment};
+use crate::syntax::keepalived::{Token, TokenKind as K};
 
 /// keepalived 2.2.7 reads at most 1022 characters a line and silently splits longer lines
 /// (2.4 refuses them): a line that is, or would become, longer keeps its layout exactly.
@@ -44,22 +43,20 @@ fn is_plain_blank(b: &[u8]) -> bool {
 
 /// Refuses what a layout must not be computed from: unbalanced braces (every following line
 /// would be indented wrong) and blanks other than spaces and tabs inside a line.
-fn check_structure(src: &SourceFile, tokens: &[Token]) -> Result<(), Error> {
-    let bytes = &src.bytes;
+fn check_structure(src: &Input, tokens: &[Token]) -> Result<(), Error> {
+    let bytes = src.bytes;
     let mut open: Vec<usize> = Vec::new();
     for t in tokens {
         let s = t.span();
         match t.kind {
             K::LBrace => open.push(s.start),
-            K::RBrace => {
-                if open.pop().is_none() {
-                    let (line, col) = src.line_col(s.start);
-                    return Err(Error::Syntax {
-                        line,
-                        col,
-                        message: "extra `}`: there is no open block to close here".into(),
-                    });
-                }
+            K::RBrace if open.pop().is_none() => {
+                let (line, col) = src.line_col(s.start);
+                return Err(Error::Syntax {
+                    line,
+                    col,
+                    message: "extra `}`: there is no open block to close here".into(),
+                });
             }
             K::Whitespace if !is_plain_blank(&bytes[s.start..s.end]) => {
                 let (line, col) = src.line_col(s.start);
@@ -83,10 +80,9 @@ fn check_structure(src: &SourceFile, tokens: &[Token]) -> Result<(), Error> {
     Ok(())
 }
 
-pub(super) fn format(src: &SourceFile, opts: &Options) -> Result<Vec<u8>, Error> {
-    let bytes = &src.bytes[..];
-    let (tokens, _) = lex(&src.text);
-    check_structure(src, &tokens)?;
+pub(super) fn format(src: &Input, tokens: &[Token], opts: &Options) -> Result<Vec<u8>, Error> {
+    let bytes = src.bytes;
+    check_structure(src, tokens)?;
     let nl = dominant_newline(bytes);
     let text = |t: &Token| &bytes[t.span().start..t.span().end];
     let mut out: Vec<u8> = Vec::with_capacity(bytes.len() + bytes.len() / 8);
@@ -98,7 +94,7 @@ pub(super) fn format(src: &SourceFile, opts: &Options) -> Result<Vec<u8>, Error>
     // Where the last line's text ends (before its newline), to append a `{` to it.
     let mut last_end = 0usize;
     let mut line_buf: Vec<u8> = Vec::new();
-    for line in lines(&tokens) {
+    for line in lines(tokens) {
         let toks = &tokens[line.tokens.clone()];
         let content: Vec<&Token> = toks.iter().filter(|t| t.kind != K::Whitespace).collect();
         let Some(first) = content.first() else {
@@ -200,68 +196,107 @@ fn line_start(out: &[u8], end: usize) -> usize {
         .map_or(0, |p| p + 1)
 }
 
-/// The significant tokens of each line that has any: (kind, text), comments without their
-/// trailing blanks.
-fn significant_lines(src: &SourceFile) -> Vec<Vec<(K, &[u8])>> {
-    let (tokens, _) = lex(&src.text);
-    let mut out = Vec::new();
-    let mut cur: Vec<(K, &[u8])> = Vec::new();
-    for t in &tokens {
-        let s = t.span();
-        let b = &src.bytes[s.start..s.end];
-        match t.kind {
-            K::Newline => {
-                if !cur.is_empty() {
-                    out.push(std::mem::take(&mut cur));
-                }
-            }
-            K::Whitespace => {}
-            K::Comment => cur.push((t.kind, trimmed_comment(b))),
-            k => cur.push((k, b)),
-        }
-    }
-    if !cur.is_empty() {
-        out.push(cur);
-    }
-    out
+/// The significant tokens: (kind, text), comments without their trailing blanks.
+fn significant<'a>(
+    src: &'a Input,
+    tokens: &'a [Token],
+) -> impl Iterator<Item = (K, &'a [u8])> + 'a {
+    tokens
+        .iter()
+        .filter(|t| !matches!(t.kind, K::Whitespace | K::Newline))
+        .map(|t| {
+            let s = t.span();
+            let b = &src.bytes[s.start..s.end];
+            (
+                t.kind,
+                if t.kind == K::Comment {
+                    trimmed_comment(b)
+                } else {
+                    b
+                },
+            )
+        })
 }
 
-pub(super) fn verify(before: &SourceFile, after: &SourceFile) -> Result<(), String> {
-    let a = significant_lines(before);
-    let b = significant_lines(after);
-    let flat = |l: &[Vec<(K, &[u8])>]| -> Vec<(K, Vec<u8>)> {
-        l.iter().flatten().map(|(k, t)| (*k, t.to_vec())).collect()
-    };
-    let (fa, fb) = (flat(&a), flat(&b));
-    if fa != fb {
-        let i = fa.iter().zip(&fb).take_while(|(x, y)| x == y).count();
+/// The words of each line that has any, as a stream: `Some(word)`, and `None` at the end of
+/// a line that had one. Braces and comments are not words.
+fn line_words<'a>(
+    src: &'a Input,
+    tokens: &'a [Token],
+) -> impl Iterator<Item = Option<&'a [u8]>> + 'a {
+    let mut had = false;
+    tokens
+        .iter()
+        .filter_map(move |t| match t.kind {
+            K::Newline => std::mem::take(&mut had).then_some(None),
+            K::Whitespace | K::Comment | K::LBrace | K::RBrace => None,
+            _ => {
+                had = true;
+                let s = t.span();
+                Some(Some(&src.bytes[s.start..s.end]))
+            }
+        })
+        .chain(std::iter::once(None))
+}
+
+pub(super) fn verify(
+    before: &Input,
+    tb: &[Token],
+    after: &Input,
+    ta: &[Token],
+) -> Result<(), String> {
+    if let Some((i, (x, y))) = first_difference(significant(before, tb), significant(after, ta)) {
         return Err(format!(
             "token {} differs: {:?} became {:?}",
             i + 1,
-            fa.get(i)
-                .map(|t| String::from_utf8_lossy(&t.1).into_owned()),
-            fb.get(i)
-                .map(|t| String::from_utf8_lossy(&t.1).into_owned())
+            x.map(|t| String::from_utf8_lossy(t.1).into_owned()),
+            y.map(|t| String::from_utf8_lossy(t.1).into_owned())
         ));
     }
-    // Braces may move between lines (a lone `{` joins the line it opens); words may not.
-    let words = |l: &[Vec<(K, &[u8])>]| -> Vec<Vec<Vec<u8>>> {
-        l.iter()
-            .map(|line| {
-                line.iter()
-                    .filter(|(k, _)| !matches!(k, K::LBrace | K::RBrace))
-                    .map(|(_, t)| t.to_vec())
-                    .collect::<Vec<_>>()
-            })
-            .filter(|w| !w.is_empty())
-            .collect()
-    };
-    let (wa, wb) = (words(&a), words(&b));
+    // Braces may move between lines (a lone `{` joins the line it opens, with the comment
+    // after it); words may not. A file without a final newline ends its last line too.
+    fn norm(mut v: Vec<Option<&[u8]>>) -> Vec<Option<&[u8]>> {
+        while v.len() >= 2 && v[v.len() - 1].is_none() && v[v.len() - 2].is_none() {
+            v.pop();
+        }
+        v
+    }
+    let (wa, wb) = (
+        norm(line_words(before, tb).collect()),
+        norm(line_words(after, ta).collect()),
+    );
     if wa != wb {
-        let i = wa.iter().zip(&wb).take_while(|(x, y)| x == y).count();
-        return Err(format!("the words of line {} moved to another line", i + 1));
+        let line = wa
+            .iter()
+            .zip(&wb)
+            .take_while(|(x, y)| x == y)
+            .filter(|(x, _)| x.is_none())
+            .count();
+        return Err(format!(
+            "the words of line {} moved to another line",
+            line + 1
+        ));
     }
     Ok(())
+}
+
+/// Where two streams first differ: the index, and what each has there (`None`: it ended).
+pub(super) type Difference<T> = (usize, (Option<T>, Option<T>));
+
+/// The first place two streams differ (one may end first).
+pub(super) fn first_difference<T: PartialEq>(
+    a: impl Iterator<Item = T>,
+    b: impl Iterator<Item = T>,
+) -> Option<Difference<T>> {
+    let (mut a, mut b) = (a.fuse(), b.fuse());
+    let mut i = 0;
+    loop {
+        match (a.next(), b.next()) {
+            (None, None) => return None,
+            (x, y) if x != y => return Some((i, (x, y))),
+            _ => i += 1,
+        }
+    }
 }
 
 #[cfg(test)]
@@ -343,10 +378,9 @@ mod tests {
 
     #[test]
     fn verify_catches_moved_words() {
-        let a = crate::source::SourceFile::new("", b"a b\nc\n".to_vec());
-        let b = crate::source::SourceFile::new("", b"a\nb c\n".to_vec());
-        assert!(super::verify(&a, &b).is_err());
-        let c = crate::source::SourceFile::new("", b"a b c\n".to_vec());
-        assert!(super::verify(&a, &c).is_err());
+        use crate::fmt::verify;
+        assert!(verify(b"a b\nc\n", b"a\nb c\n", Lang::Keepalived).is_err());
+        assert!(verify(b"a b\nc\n", b"a b c\n", Lang::Keepalived).is_err());
+        assert!(verify(b"a {\nb\n}", b"a\n{\n  b }\n", Lang::Keepalived).is_ok());
     }
 }

@@ -20,8 +20,6 @@
 mod keepalived;
 mod nginx;
 
-use crate::source::SourceFile;
-
 /// Which reader a file is for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Lang {
@@ -63,7 +61,7 @@ impl Options {
 
     fn push_indent(&self, out: &mut Vec<u8>, level: usize) {
         match self.indent {
-            Indent::Spaces(n) => out.extend(std::iter::repeat_n(b' ', level * n as usize)),
+            Indent::Spaces(_) => out.extend(std::iter::repeat_n(b' ', level * self.width())),
             Indent::Tabs => out.extend(std::iter::repeat_n(b'\t', level)),
         }
     }
@@ -125,23 +123,74 @@ impl std::fmt::Display for Error {
 
 /// Formats a whole file. The result has passed the meaning check (see the module docs).
 pub fn format(bytes: &[u8], lang: Lang, opts: &Options) -> Result<Vec<u8>, Error> {
-    let src = SourceFile::new("", bytes.to_vec());
-    let out = match lang {
-        Lang::Keepalived => keepalived::format(&src, opts)?,
-        Lang::Nginx => nginx::format(&src, opts)?,
-    };
-    verify(bytes, &out, lang).map_err(Error::Internal)?;
-    Ok(out)
+    let src = Input::new(bytes);
+    match lang {
+        Lang::Keepalived => {
+            let (tokens, _) = crate::syntax::keepalived::lex(&src.text);
+            let out = keepalived::format(&src, &tokens, opts)?;
+            let after = Input::new(&out);
+            let (after_tokens, _) = crate::syntax::keepalived::lex(&after.text);
+            keepalived::verify(&src, &tokens, &after, &after_tokens).map_err(Error::Internal)?;
+            Ok(out)
+        }
+        Lang::Nginx => {
+            let (tokens, _) = crate::syntax::nginx::lex(&src.text);
+            let out = nginx::format(&src, &tokens, opts)?;
+            let after = Input::new(&out);
+            let (after_tokens, _) = crate::syntax::nginx::lex(&after.text);
+            nginx::verify(&src, &tokens, &after, &after_tokens).map_err(Error::Internal)?;
+            Ok(out)
+        }
+    }
 }
 
-/// The meaning check: the significant tokens of `before` and `after` are the same, and (for
-/// keepalived) every line holds the same words in the same order.
+/// The meaning check on its own: the significant tokens of `before` and `after` are the
+/// same, and (for keepalived) every line holds the same words in the same order.
 pub fn verify(before: &[u8], after: &[u8], lang: Lang) -> Result<(), String> {
-    let a = SourceFile::new("", before.to_vec());
-    let b = SourceFile::new("", after.to_vec());
+    let (a, b) = (Input::new(before), Input::new(after));
     match lang {
-        Lang::Keepalived => keepalived::verify(&a, &b),
-        Lang::Nginx => nginx::verify(&a, &b),
+        Lang::Keepalived => {
+            let ta = crate::syntax::keepalived::lex(&a.text).0;
+            let tb = crate::syntax::keepalived::lex(&b.text).0;
+            keepalived::verify(&a, &ta, &b, &tb)
+        }
+        Lang::Nginx => {
+            let ta = crate::syntax::nginx::lex(&a.text).0;
+            let tb = crate::syntax::nginx::lex(&b.text).0;
+            nginx::verify(&a, &ta, &b, &tb)
+        }
+    }
+}
+
+/// A file's bytes and a same-length text for the lexers (each byte of an invalid UTF-8
+/// sequence read as `?`, as `SourceFile` does), without copying a valid file.
+struct Input<'a> {
+    bytes: &'a [u8],
+    text: std::borrow::Cow<'a, str>,
+}
+
+impl<'a> Input<'a> {
+    fn new(bytes: &'a [u8]) -> Self {
+        let text = match std::str::from_utf8(bytes) {
+            Ok(s) => std::borrow::Cow::Borrowed(s),
+            Err(_) => {
+                let mut t = String::with_capacity(bytes.len());
+                for chunk in bytes.utf8_chunks() {
+                    t.push_str(chunk.valid());
+                    t.extend(std::iter::repeat_n('?', chunk.invalid().len()));
+                }
+                std::borrow::Cow::Owned(t)
+            }
+        };
+        Input { bytes, text }
+    }
+
+    /// 1-based line and column (in characters) of a byte offset, for messages.
+    fn line_col(&self, at: usize) -> (usize, usize) {
+        let before = &self.text[..at.min(self.text.len())];
+        let line = before.matches('\n').count() + 1;
+        let start = before.rfind('\n').map_or(0, |i| i + 1);
+        (line, before[start..].chars().count() + 1)
     }
 }
 

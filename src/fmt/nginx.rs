@@ -7,14 +7,17 @@
 //! keeping their indentation relative to each other (JSON log formats nest `'{'` ... `'}'`).
 //! Entries of `map`, `geo`, `types`, `split_clients` and `charset_map` blocks get their
 //! values aligned in one column, as nginx's own examples and mime.types are written. Quoted
-//! strings, comments and `*_by_lua_block` bodies are copied byte for byte.
+//! strings, comments and `*_by_lua_block` bodies are copied byte for byte (only the blanks
+//! before a Lua body's closing brace change, to put the brace at the block's indentation).
 
-use super::{Error, Options, display_width, dominant_newline, trimmed_comment};
-use crate::source::SourceFile;
-use crate::syntax::nginx::{Token, TokenKind as K, lex};
+use super::{Error, Input, Options, display_width, dominant_newline, trimmed_comment};
+use crate::syntax::nginx::{Token, TokenKind as K};
 
 /// Blocks whose entries are `key value;` pairs, aligned in columns.
 const TABLE_BLOCKS: &[&str] = &["map", "geo", "types", "split_clients", "charset_map"];
+
+/// Continuation lines may align with one of this many first words of a statement.
+const ALIGN_WORDS: usize = 12;
 
 /// Keys longer than this do not push a whole table's values to the right.
 const MAX_KEY_ALIGN: usize = 40;
@@ -58,13 +61,30 @@ impl Out {
         self.buf.extend_from_slice(b);
     }
 
+    /// Indentation, at the start of a line.
+    fn indent(&mut self, opts: &Options, level: usize) {
+        opts.push_indent(&mut self.buf, level);
+        self.col = level * opts.width();
+    }
+
+    /// Alignment after the indentation (see `Options::push_columns`).
+    fn columns(&mut self, opts: &Options, cols: usize) {
+        opts.push_columns(&mut self.buf, cols);
+        self.col += cols;
+    }
+
+    fn spaces(&mut self, n: usize) {
+        self.buf.extend(std::iter::repeat_n(b' ', n));
+        self.col += n;
+    }
+
     fn line_open(&self) -> bool {
         self.buf.last().is_some_and(|&c| c != b'\n')
     }
 }
 
-fn significant(src: &SourceFile, tokens: &[Token], tab: usize) -> Vec<Sig> {
-    let bytes = &src.bytes[..];
+fn significant(src: &Input, tokens: &[Token], tab: usize) -> Vec<Sig> {
+    let bytes = src.bytes;
     let mut out = Vec::with_capacity(tokens.len() / 2);
     let (mut nl, mut gap, mut col) = (0u32, false, 0usize);
     for t in tokens {
@@ -112,7 +132,7 @@ fn significant(src: &SourceFile, tokens: &[Token], tab: usize) -> Vec<Sig> {
 /// Refuses what a layout must not be computed from: a quote never closed (nginx reads on to
 /// the end of the file looking for it), unbalanced braces, and vertical tabs or form feeds
 /// between words (nginx reads them as part of a word, haconf's lexer as blanks).
-fn check_structure(src: &SourceFile, tokens: &[Token]) -> Result<(), Error> {
+fn check_structure(src: &Input, tokens: &[Token]) -> Result<(), Error> {
     let err = |at: usize, message: &str| {
         let (line, col) = src.line_col(at);
         Err(Error::Syntax {
@@ -127,18 +147,14 @@ fn check_structure(src: &SourceFile, tokens: &[Token]) -> Result<(), Error> {
         let b = &src.bytes[s.start..s.end];
         match t.kind {
             K::LBrace => open.push(s.start),
-            K::RBrace => {
-                if open.pop().is_none() {
-                    return err(
-                        s.start,
-                        "unexpected `}`: there is no open block to close here",
-                    );
-                }
+            K::RBrace if open.pop().is_none() => {
+                return err(
+                    s.start,
+                    "unexpected `}`: there is no open block to close here",
+                );
             }
-            K::Quoted => {
-                if !quote_closed(b) {
-                    return err(s.start, "this quote is never closed");
-                }
+            K::Quoted if !quote_closed(b) => {
+                return err(s.start, "this quote is never closed");
             }
             K::Whitespace if b.iter().any(|&c| c == b'\x0b' || c == b'\x0c') => {
                 return err(
@@ -186,7 +202,7 @@ fn table_columns(sigs: &[Sig], bytes: &[u8]) -> Vec<u32> {
             K::Word | K::Quoted if stmt_start.is_none() => stmt_start = Some(i),
             K::Semicolon | K::RBrace => stmt_start = None,
             K::LBrace => {
-                let name = stmt_start.map(|s| text(s));
+                let name = stmt_start.map(text);
                 stmt_start = None;
                 if name.is_some_and(|n| TABLE_BLOCKS.iter().any(|t| t.as_bytes() == n)) {
                     align_table(sigs, i + 1, bytes, &mut cols);
@@ -260,10 +276,12 @@ struct Stmt {
     out_col: usize,
     /// Whether its tokens are still on its first line.
     first_line: bool,
-    /// Columns, relative to the first token, of the words on its first line: in the
-    /// original and in the output.
-    orig_cols: Vec<usize>,
-    out_cols: Vec<usize>,
+    /// Columns, relative to the first token, of the first words on its first line: in the
+    /// original and in the output (continuation lines align with one of them).
+    orig_cols: [usize; ALIGN_WORDS],
+    out_cols: [usize; ALIGN_WORDS],
+    /// How many of them are known.
+    known: usize,
     /// The first continuation line: its output and original relative columns.
     cont: Option<(usize, isize)>,
     /// The value column of a table entry.
@@ -271,12 +289,11 @@ struct Stmt {
     words: usize,
 }
 
-pub(super) fn format(src: &SourceFile, opts: &Options) -> Result<Vec<u8>, Error> {
-    let bytes = &src.bytes[..];
-    let (tokens, _) = lex(&src.text);
-    check_structure(src, &tokens)?;
+pub(super) fn format(src: &Input, tokens: &[Token], opts: &Options) -> Result<Vec<u8>, Error> {
+    let bytes = src.bytes;
+    check_structure(src, tokens)?;
     let tab = opts.width();
-    let sigs = significant(src, &tokens, tab);
+    let sigs = significant(src, tokens, tab);
     let table = table_columns(&sigs, bytes);
     let nl = dominant_newline(bytes);
     let text = |s: &Sig| {
@@ -323,8 +340,9 @@ pub(super) fn format(src: &SourceFile, opts: &Options) -> Result<Vec<u8>, Error>
                             orig_col: s.col as usize,
                             out_col: w.out.col,
                             first_line: true,
-                            orig_cols: Vec::new(),
-                            out_cols: Vec::new(),
+                            orig_cols: [0; ALIGN_WORDS],
+                            out_cols: [0; ALIGN_WORDS],
+                            known: 0,
                             cont: None,
                             table_col: table[k] as usize,
                             words: 0,
@@ -341,15 +359,15 @@ pub(super) fn format(src: &SourceFile, opts: &Options) -> Result<Vec<u8>, Error>
                             } else {
                                 1
                             };
-                            w.out.push(&vec![b' '; pad]);
+                            w.out.spaces(pad);
                         }
                     }
                 }
                 let st = stmt.as_mut().expect("a statement is open");
-                if st.first_line {
-                    st.orig_cols
-                        .push((s.col as usize).wrapping_sub(st.orig_col));
-                    st.out_cols.push(w.out.col - st.out_col);
+                if st.first_line && st.known < ALIGN_WORDS {
+                    st.orig_cols[st.known] = (s.col as usize).wrapping_sub(st.orig_col);
+                    st.out_cols[st.known] = w.out.col - st.out_col;
+                    st.known += 1;
                 }
                 st.words += 1;
                 w.out.push(text(s));
@@ -391,15 +409,26 @@ pub(super) fn format(src: &SourceFile, opts: &Options) -> Result<Vec<u8>, Error>
                 w.opens = true;
             }
             K::Raw => {
-                // A Lua body, copied as it is, up to its closing brace.
-                w.out.push(text(s));
+                // A Lua body, copied as it is, except for the blanks before its closing
+                // brace: when the brace has a line of its own, it goes to the block's
+                // indentation (those blanks are outside any Lua string).
+                let raw = text(s);
+                match raw_tail(raw) {
+                    Some(keep) => {
+                        w.out.push(&raw[..keep]);
+                        w.indent(opts, depth.saturating_sub(1));
+                    }
+                    None => w.out.push(raw),
+                }
                 after_raw = true;
                 continue;
             }
             K::RBrace => {
                 stmt = None;
                 depth = depth.saturating_sub(1);
-                if !after_raw {
+                // An empty block stays `{}` on its statement's line.
+                let empty = k > 0 && sigs[k - 1].tok.kind == K::LBrace;
+                if !after_raw && !empty {
                     w.new_line(false);
                     w.indent(opts, depth);
                 }
@@ -444,9 +473,7 @@ impl Writer {
     }
 
     fn indent(&mut self, opts: &Options, level: usize) {
-        let mut b = Vec::new();
-        opts.push_indent(&mut b, level);
-        self.out.push(&b);
+        self.out.indent(opts, level);
     }
 }
 
@@ -458,13 +485,9 @@ fn continuation(out: &mut Out, st: &mut Stmt, s: &Sig, opts: &Options) {
     let rel = s.col as isize - st.orig_col as isize;
     let cols = match st.cont {
         None => {
-            let aligned = st
-                .orig_cols
-                .iter()
-                .enumerate()
-                .skip(1)
-                .find(|&(_, &c)| c as isize == rel)
-                .and_then(|(i, _)| st.out_cols.get(i).copied());
+            let aligned = (1..st.known)
+                .find(|&i| st.orig_cols[i] as isize == rel)
+                .map(|i| st.out_cols[i]);
             let e = aligned.unwrap_or(unit);
             st.cont = Some((e, rel));
             e
@@ -475,15 +498,26 @@ fn continuation(out: &mut Out, st: &mut Stmt, s: &Sig, opts: &Options) {
         }
     };
     st.first_line = false;
-    let mut b = Vec::new();
-    opts.push_indent(&mut b, st.depth);
-    opts.push_columns(&mut b, cols);
-    out.push(&b);
+    out.indent(opts, st.depth);
+    out.columns(opts, cols);
 }
 
-/// The significant tokens: (kind, text), comments without trailing blanks.
-fn significant_tokens(src: &SourceFile) -> Vec<(K, &[u8])> {
-    let (tokens, _) = lex(&src.text);
+/// Where a raw Lua body's last line starts, when that line holds only blanks (the closing
+/// brace stands alone after it).
+fn raw_tail(raw: &[u8]) -> Option<usize> {
+    let nl = raw.iter().rposition(|&c| c == b'\n')?;
+    raw[nl + 1..]
+        .iter()
+        .all(|&c| c == b' ' || c == b'\t')
+        .then_some(nl + 1)
+}
+
+/// The significant tokens: (kind, text), comments without trailing blanks, raw bodies
+/// without the blanks before their closing brace.
+fn significant_tokens<'a>(
+    src: &'a Input,
+    tokens: &'a [Token],
+) -> impl Iterator<Item = (K, &'a [u8])> + 'a {
     tokens
         .iter()
         .filter(|t| !matches!(t.kind, K::Whitespace | K::Newline))
@@ -492,29 +526,33 @@ fn significant_tokens(src: &SourceFile) -> Vec<(K, &[u8])> {
             let b = &src.bytes[s.start..s.end];
             (
                 t.kind,
-                if t.kind == K::Comment {
-                    trimmed_comment(b)
-                } else {
-                    b
+                match t.kind {
+                    K::Comment => trimmed_comment(b),
+                    K::Raw => &b[..raw_tail(b).unwrap_or(b.len())],
+                    _ => b,
                 },
             )
         })
-        .collect()
 }
 
-pub(super) fn verify(before: &SourceFile, after: &SourceFile) -> Result<(), String> {
-    let a = significant_tokens(before);
-    let b = significant_tokens(after);
-    if a != b {
-        let i = a.iter().zip(&b).take_while(|(x, y)| x == y).count();
-        return Err(format!(
+pub(super) fn verify(
+    before: &Input,
+    tb: &[Token],
+    after: &Input,
+    ta: &[Token],
+) -> Result<(), String> {
+    match super::keepalived::first_difference(
+        significant_tokens(before, tb),
+        significant_tokens(after, ta),
+    ) {
+        None => Ok(()),
+        Some((i, (x, y))) => Err(format!(
             "token {} differs: {:?} became {:?}",
             i + 1,
-            a.get(i).map(|t| String::from_utf8_lossy(t.1).into_owned()),
-            b.get(i).map(|t| String::from_utf8_lossy(t.1).into_owned())
-        ));
+            x.map(|t| String::from_utf8_lossy(t.1).into_owned()),
+            y.map(|t| String::from_utf8_lossy(t.1).into_owned())
+        )),
     }
-    Ok(())
 }
 
 #[cfg(test)]
@@ -560,7 +598,7 @@ mod tests {
         let s = "server { # main\n  listen 80; # port\n\n\n  content_by_lua_block {\n    ngx.say(\"}\")\n  }\n}\n";
         assert_eq!(
             fmt(s),
-            "server { # main\n    listen 80; # port\n\n    content_by_lua_block {\n    ngx.say(\"}\")\n  }\n}\n"
+            "server { # main\n    listen 80; # port\n\n    content_by_lua_block {\n    ngx.say(\"}\")\n    }\n}\n"
         );
     }
 
@@ -575,6 +613,7 @@ mod tests {
     #[test]
     fn refuses_broken_structure() {
         assert!(format(b"http {\n", Lang::Nginx, &Options::default()).is_err());
+        assert_eq!(fmt("events {\n}\nhttp { }"), "events {}\nhttp {}\n");
         assert!(format(b"a 'b;\n", Lang::Nginx, &Options::default()).is_err());
     }
 }
