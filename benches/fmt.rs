@@ -4,6 +4,9 @@
 //! formats, maps, `if`s with regexes, Lua bodies, comments) and on a keepalived.conf of the
 //! same size. Figures go in BENCHMARKS.md. A plain harness, as benches/parse.rs.
 
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 use std::process::Command;
 use std::time::Instant;
 
@@ -106,6 +109,29 @@ fn main() {
         return;
     }
     let dir = tempfile::tempdir().expect("tempdir");
+    println!("== in process: haconf::fmt::format, best of 9 (one core)");
+    for (name, text, lang) in [
+        ("nginx.conf", nginx_text(52_000), haconf::fmt::Lang::Nginx),
+        (
+            "keepalived.conf",
+            keepalived_text(52_000),
+            haconf::fmt::Lang::Keepalived,
+        ),
+    ] {
+        let opts = haconf::fmt::Options::default();
+        let mut best = f64::MAX;
+        for _ in 0..9 {
+            let t = Instant::now();
+            let out = haconf::fmt::format(text.as_bytes(), lang, &opts).expect("formats");
+            best = best.min(t.elapsed().as_secs_f64() * 1e3);
+            assert!(!out.is_empty());
+        }
+        println!(
+            "{name:<20} {:>5.2} MB   best {best:>6.1} ms   {:>5.0} MB/s",
+            text.len() as f64 / 1e6,
+            text.len() as f64 / 1e3 / best
+        );
+    }
     for (name, text) in [
         ("nginx.conf", nginx_text(52_000)),
         ("keepalived.conf", keepalived_text(52_000)),

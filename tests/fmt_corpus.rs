@@ -343,6 +343,23 @@ fn nginx_t_verdicts_are_unchanged() {
     let (a, b) = (tmp.path().join("a"), tmp.path().join("b"));
     copy_formatted(&corpus, &a, &[]);
     copy_formatted(&corpus, &b, &files);
+    // The clusters' nginx files too: a file with `events` or `http` at the top is a main
+    // config, anything else a fragment of `http`.
+    let clusters = shared.join("corpus/clusters");
+    let cluster_files: Vec<(PathBuf, Lang)> = project_files(&clusters)
+        .into_iter()
+        .filter(|f| f.1 == Lang::Nginx)
+        .collect();
+    copy_formatted(&clusters, &a.join("_clusters"), &[]);
+    copy_formatted(&clusters, &b.join("_clusters"), &cluster_files);
+    for (f, _) in &cluster_files {
+        let text = std::fs::read_to_string(f).unwrap_or_default();
+        let main = text
+            .lines()
+            .any(|l| l.starts_with("events") || l.starts_with("http"));
+        let rel = format!("_clusters/{}", f.strip_prefix(&clusters).unwrap().display());
+        kinds.insert(rel, if main { "main" } else { "http" }.to_owned());
+    }
     // One script runs every `nginx -t`, in a mount namespace of its own where nginx's log,
     // cache and state directories are empty tmpfs (nginx -t creates files there).
     let mut script = String::from(
@@ -408,11 +425,11 @@ fn nginx_t_verdicts_are_unchanged() {
         }
     }
     println!(
-        "nginx -t: {} corpus files run before and after fmt, {passing} pass, {} verdicts differ",
+        "nginx -t: {} files (the 826 of corpus/nginx, the rest from corpus/clusters) run before and after fmt, {passing} pass, {} verdicts differ",
         cases.len(),
         differ.len()
     );
-    assert!(cases.len() >= 826);
+    assert!(cases.len() >= 826 + 20, "{} files", cases.len());
     assert!(differ.is_empty(), "{}", differ.join("\n"));
 }
 
@@ -497,4 +514,31 @@ fn keepalived_t_verdicts_are_unchanged() {
     );
     assert!(files.len() > 100);
     assert!(differ.is_empty(), "{}", differ.join("\n"));
+}
+
+#[test]
+fn verdicts_are_compared_without_places_only() {
+    let d = Path::new("/tmp/x/a");
+    let a = normalized(
+        "2026/01/01 10:00:00 [emerg] 12#12: unknown directive \"foo\" in /tmp/x/a/n.conf:3\nnginx: configuration file /tmp/x/a/n.conf test failed\n1",
+        d,
+    );
+    let b = normalized(
+        "2026/01/01 10:00:07 [emerg] 99#99: unknown directive \"foo\" in /tmp/x/a/n.conf:5\nnginx: configuration file /tmp/x/a/n.conf test failed\n1",
+        d,
+    );
+    assert_eq!(a, b);
+    let c = normalized(
+        "2026/01/01 10:00:07 [emerg] 99#99: unknown directive \"fo\" in /tmp/x/a/n.conf:5\n1",
+        d,
+    );
+    assert_ne!(a, c);
+    assert_ne!(
+        normalized("(Line 3) Unknown keyword 'a'", d),
+        normalized("(Line 3) Unknown keyword 'b'", d)
+    );
+    assert_eq!(
+        normalized("(/tmp/x/a/k.conf: Line 3) x", d),
+        normalized("(/tmp/x/a/k.conf: Line 9) x", d)
+    );
 }

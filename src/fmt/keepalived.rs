@@ -83,7 +83,12 @@ fn check_structure(src: &Input, tokens: &[Token]) -> Result<(), Error> {
 pub(super) fn format(src: &Input, tokens: &[Token], opts: &Options) -> Result<Vec<u8>, Error> {
     let bytes = src.bytes;
     check_structure(src, tokens)?;
-    let nl = dominant_newline(bytes);
+    let nl = dominant_newline(
+        tokens
+            .iter()
+            .filter(|t| t.kind == K::Newline)
+            .map(|t| t.span().len()),
+    );
     let text = |t: &Token| &bytes[t.span().start..t.span().end];
     let mut out: Vec<u8> = Vec::with_capacity(bytes.len() + bytes.len() / 8);
     let mut depth = 0usize;

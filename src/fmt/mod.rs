@@ -194,21 +194,37 @@ impl<'a> Input<'a> {
     }
 }
 
-/// The line ending most of the file's lines use: `\r\n` files stay `\r\n`.
-fn dominant_newline(text: &[u8]) -> &'static [u8] {
-    let lf = text.iter().filter(|&&c| c == b'\n').count();
-    let crlf = text.windows(2).filter(|w| w == b"\r\n").count();
-    if crlf * 2 > lf { b"\r\n" } else { b"\n" }
+/// The line ending most of the file's lines use: `\r\n` files stay `\r\n`. Counted on the
+/// lexer's newline tokens (one or two bytes long).
+fn dominant_newline(newline_lengths: impl Iterator<Item = usize>) -> &'static [u8] {
+    let (mut lf, mut crlf) = (0usize, 0usize);
+    for n in newline_lengths {
+        if n == 2 {
+            crlf += 1;
+        } else {
+            lf += 1;
+        }
+    }
+    if crlf > lf { b"\r\n" } else { b"\n" }
 }
 
 /// The display column (0-based) that `line` ends at, with tab stops every `tab` columns.
 fn display_width(line: &[u8], tab: usize) -> usize {
-    let mut col = 0;
-    for &c in line {
+    advance(0, line, tab)
+}
+
+/// The display column reached from column `col` by `bytes` (which hold no line break): one
+/// column a character, tabs to the next stop.
+fn advance(col: usize, bytes: &[u8], tab: usize) -> usize {
+    if !bytes.contains(&b'\t') {
+        // UTF-8 continuation bytes (0b10xx_xxxx) add nothing; this form vectorizes.
+        return col + bytes.iter().filter(|&&c| (c as i8) >= -0x40).count();
+    }
+    let mut col = col;
+    for &c in bytes {
         if c == b'\t' {
             col = (col / tab + 1) * tab;
-        } else if c & 0xC0 != 0x80 {
-            // One column per character: UTF-8 continuation bytes add nothing.
+        } else if (c as i8) >= -0x40 {
             col += 1;
         }
     }
@@ -234,9 +250,9 @@ mod tests {
 
     #[test]
     fn newline_style() {
-        assert_eq!(dominant_newline(b"a\r\nb\r\nc\n"), b"\r\n");
-        assert_eq!(dominant_newline(b"a\nb\r\nc\n"), b"\n");
-        assert_eq!(dominant_newline(b"a"), b"\n");
+        assert_eq!(dominant_newline([2, 2, 1].into_iter()), b"\r\n");
+        assert_eq!(dominant_newline([1, 2].into_iter()), b"\n");
+        assert_eq!(dominant_newline(std::iter::empty()), b"\n");
     }
 
     #[test]
@@ -244,6 +260,8 @@ mod tests {
         assert_eq!(display_width(b"\tab", 4), 6);
         assert_eq!(display_width(b"ab\t", 4), 4);
         assert_eq!(display_width("é\t".as_bytes(), 8), 8);
+        assert_eq!(display_width("éa".as_bytes(), 8), 2);
+        assert_eq!(advance(3, b"a\tb", 4), 9);
     }
 
     #[test]

@@ -10,7 +10,7 @@
 //! strings, comments and `*_by_lua_block` bodies are copied byte for byte (only the blanks
 //! before a Lua body's closing brace change, to put the brace at the block's indentation).
 
-use super::{Error, Input, Options, display_width, dominant_newline, trimmed_comment};
+use super::{Error, Input, Options, advance, display_width, dominant_newline, trimmed_comment};
 use crate::syntax::nginx::{Token, TokenKind as K};
 
 /// Blocks whose entries are `key value;` pairs, aligned in columns.
@@ -45,18 +45,7 @@ impl Out {
     fn push(&mut self, b: &[u8]) {
         match b.iter().rposition(|&c| c == b'\n') {
             Some(p) => self.col = display_width(&b[p + 1..], self.tab),
-            None => {
-                // Tab stops depend on the column, so measure from it.
-                let mut col = self.col;
-                for &c in b {
-                    if c == b'\t' {
-                        col = (col / self.tab + 1) * self.tab;
-                    } else if c & 0xC0 != 0x80 {
-                        col += 1;
-                    }
-                }
-                self.col = col;
-            }
+            None => self.col = advance(self.col, b, self.tab),
         }
         self.buf.extend_from_slice(b);
     }
@@ -113,17 +102,7 @@ fn significant(src: &Input, tokens: &[Token], tab: usize) -> Vec<Sig> {
         }
         col = match b.iter().rposition(|&c| c == b'\n') {
             Some(p) => display_width(&b[p + 1..], tab),
-            None => {
-                let mut c = col;
-                for &x in b {
-                    if x == b'\t' {
-                        c = (c / tab + 1) * tab;
-                    } else if x & 0xC0 != 0x80 {
-                        c += 1;
-                    }
-                }
-                c
-            }
+            None => advance(col, b, tab),
         };
     }
     out
@@ -295,7 +274,12 @@ pub(super) fn format(src: &Input, tokens: &[Token], opts: &Options) -> Result<Ve
     let tab = opts.width();
     let sigs = significant(src, tokens, tab);
     let table = table_columns(&sigs, bytes);
-    let nl = dominant_newline(bytes);
+    let nl = dominant_newline(
+        tokens
+            .iter()
+            .filter(|t| t.kind == K::Newline)
+            .map(|t| t.span().len()),
+    );
     let text = |s: &Sig| {
         let sp = s.tok.span();
         &bytes[sp.start..sp.end]
