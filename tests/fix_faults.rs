@@ -1,6 +1,7 @@
 //! `haconf fix --write` when the world is hostile: a read-only directory, a full disk, a file
 //! changed while the user was deciding, and a script that lost its execute bit. Whatever
-//! happens, no file is left half-written and no temporary file is left behind.
+//! happens, no file is left half-written, the cluster is fixed whole or not at all, and no
+//! temporary file is left behind.
 //!
 //! The read-only and full-disk cases run haconf inside a private mount namespace
 //! (`unshare -m`): a read-only bind mount and a tiny tmpfs, so root's disregard for directory
@@ -156,10 +157,11 @@ fn a_file_changed_while_the_user_decides_is_not_written() {
         edited,
         "the hand edit survives"
     );
-    // The other file was still fixed.
+    // All or nothing: the other file is not fixed either, and the summary says so.
+    assert!(text.contains("Nothing was written"), "{text}");
     assert_eq!(
         std::fs::read_to_string(c.join("ha2/keepalived.conf")).unwrap(),
-        "global_defs {\n    router_id ha2\n}\n"
+        KA
     );
 }
 
@@ -204,7 +206,7 @@ fn a_script_without_execute_bit_is_fixed_by_mode() {
         .output()
         .unwrap();
     assert_eq!(o.status.code(), Some(0));
-    assert_eq!(mode(&out.join("c/ha1/chk.sh")), 0o750);
+    assert_eq!(mode(&out.join("ha1/chk.sh")), 0o750);
     assert_eq!(mode(&script), 0o640);
     // --write sets it in place; a second run has nothing left to do.
     let o = haconf()

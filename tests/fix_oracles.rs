@@ -27,7 +27,7 @@ fn fixed_nginx_conf_passes_nginx_t() {
     }
     let dir = fixed_seed(false);
     for node in ["ha1", "ha2"] {
-        let d = dir.path().join("seed-cluster").join(node);
+        let d = dir.path().join(node);
         // mime.types ships with the nginx package, not with the node.
         if !d.join("mime.types").exists() {
             std::fs::copy("/etc/nginx/mime.types", d.join("mime.types")).unwrap();
@@ -66,7 +66,7 @@ fn fixed_keepalived_conf_passes_keepalived_t_silently() {
     };
     let dir = fixed_seed(true);
     for node in ["ha1", "ha2"] {
-        let d = dir.path().join("seed-cluster").join(node);
+        let d = dir.path().join(node);
         // The script lives at /etc/keepalived/ on the node; here, in the copy.
         let script = d.join("chk_nginx.sh");
         let conf = std::fs::read_to_string(d.join("keepalived.conf")).unwrap();
@@ -112,7 +112,7 @@ fn generated_check_fails_exactly_when_nginx_fails() {
         return;
     };
     let fixed = fixed_seed(true);
-    let script = fixed.path().join("seed-cluster/ha1/chk_nginx.sh");
+    let script = fixed.path().join("ha1/chk_nginx.sh");
     let text = std::fs::read_to_string(&script).unwrap();
     assert!(text.contains("exec /usr/bin/curl -fsS"), "{text}");
     let ip = |args: &[&str]| {

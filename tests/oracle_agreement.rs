@@ -388,7 +388,7 @@ fn fixes_add_no_keepalived_errors() {
         let name = set.file_name().to_string_lossy().into_owned();
         let o = common::haconf()
             .args(["fix", "--unsafe", "--out"])
-            .arg(out.path())
+            .arg(out.path().join(&name))
             .arg(set.path())
             .output()
             .unwrap();

@@ -195,8 +195,9 @@ fn read_config(path: &Path) -> std::io::Result<Vec<u8>> {
     std::fs::read(path)
 }
 
-/// The one place `fmt` writes a file: atomically, refusing links out of `roots` and files
-/// changed since they were read, keeping the mode and (unless told not to) a backup.
+/// The one place `fmt` writes a file: through the writer every haconf write uses (atomic,
+/// no link followed out of `roots`, a file changed since it was read refused, mode, owner
+/// and, unless told not to, a backup kept).
 pub(crate) fn write_formatted(
     roots: &[PathBuf],
     path: &Path,
@@ -204,7 +205,23 @@ pub(crate) fn write_formatted(
     new: &[u8],
     backup: bool,
 ) -> std::io::Result<()> {
-    super::fix::write_in_place(roots, path, old, new, backup)
+    let mut rw = crate::write::Rewrite::new(roots, backup);
+    rw.content(path, old, new);
+    match rw.apply() {
+        Ok(a) => {
+            for (p, w) in a.warnings {
+                eprintln!("warning: {}: {w}", display_path(&p));
+            }
+            Ok(())
+        }
+        Err(f) => Err(std::io::Error::other(
+            f.problems
+                .into_iter()
+                .map(|(_, m)| m)
+                .collect::<Vec<_>>()
+                .join("; "),
+        )),
+    }
 }
 
 /// `--stdin-filepath P`: standard input formatted as P would be.

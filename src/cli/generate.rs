@@ -93,6 +93,10 @@ pub fn generate(args: GenerateArgs) -> i32 {
         .filter(|p| !p.as_os_str().is_empty())
         .unwrap_or_else(|| PathBuf::from("."));
     let shown = args.spec.display().to_string();
+    let holds_secret = spec
+        .as_ref()
+        .and_then(|s| s.cluster.as_ref())
+        .is_some_and(|c| c.auth_pass.is_some());
     let plans = match spec {
         Some(spec) if errs.is_empty() => {
             let taken = fleet_vrids(&spec_dir);
@@ -159,16 +163,28 @@ pub fn generate(args: GenerateArgs) -> i32 {
     // The spec goes with the cluster it describes, so `check` compares the two.
     let same_dir = std::fs::canonicalize(&out).ok() == std::fs::canonicalize(&spec_dir).ok();
     if !same_dir {
+        // The copy is no more readable than the spec it comes from, and owner-only when it
+        // holds the VRRP password.
+        let source = spec_mode(&args.spec);
         files.push(generate::Generated {
             path: PathBuf::from("haconf.toml"),
             content: db.get(file).text.to_string(),
-            mode: 0o644,
+            mode: if holds_secret {
+                crate::write::secret_mode(Some(source))
+            } else {
+                source & 0o666
+            },
         });
     }
     for g in &files {
-        let path = out.join(&g.path);
-        if let Err(e) = write_file(&path, g.content.as_bytes(), g.mode) {
-            eprintln!("error: {}: {e}", path.display());
+        // keepalived.conf may hold auth_pass, and keepalived (root) needs no other reader.
+        let mode = if g.path.file_name().is_some_and(|n| n == "keepalived.conf") {
+            crate::write::secret_mode(Some(g.mode))
+        } else {
+            g.mode
+        };
+        if let Err(e) = crate::write::write_file(&out, &g.path, g.content.as_bytes(), mode, false) {
+            eprintln!("error: {}: {e}", out.join(&g.path).display());
             return 2;
         }
     }
@@ -180,30 +196,6 @@ pub fn generate(args: GenerateArgs) -> i32 {
         out.display()
     );
     0
-}
-
-/// Atomic write (temporary file, fsync, rename) with the given mode.
-fn write_file(path: &Path, bytes: &[u8], mode: u32) -> std::io::Result<()> {
-    use std::io::Write;
-    use std::os::unix::fs::PermissionsExt;
-    let dir = path.parent().unwrap_or(Path::new("."));
-    std::fs::create_dir_all(dir)?;
-    let name = path
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_default();
-    let tmp = dir.join(format!(".{name}.haconf-tmp-{}", std::process::id()));
-    let result = (|| {
-        let mut f = std::fs::File::create(&tmp)?;
-        f.write_all(bytes)?;
-        f.sync_all()?;
-        std::fs::set_permissions(&tmp, std::fs::Permissions::from_mode(mode))?;
-        std::fs::rename(&tmp, path)
-    })();
-    if result.is_err() {
-        let _ = std::fs::remove_file(&tmp);
-    }
-    result
 }
 
 pub fn init(args: InitArgs) -> i32 {
@@ -245,10 +237,39 @@ pub fn init(args: InitArgs) -> i32 {
         );
         return 2;
     }
-    if let Err(e) = write_file(&path, inferred.toml.as_bytes(), 0o644) {
+    // With auth_pass in it, the spec is owner-only and no more readable than the configs the
+    // password comes from.
+    let holds_secret = inferred
+        .toml
+        .lines()
+        .any(|l| l.trim_start().starts_with("auth_pass"));
+    let mode = if holds_secret {
+        let strictest = cluster
+            .nodes
+            .iter()
+            .filter_map(|n| n.keepalived.as_ref())
+            .filter_map(|k| project.db.mode(&project.db.get(k.root).path))
+            .fold(0o7777, |a, m| a & m);
+        crate::write::secret_mode(Some(strictest))
+    } else {
+        0o644
+    };
+    if let Err(e) = crate::write::write_file(
+        &args.cluster,
+        Path::new("haconf.toml"),
+        inferred.toml.as_bytes(),
+        mode,
+        false,
+    ) {
         eprintln!("error: {}: {e}", path.display());
         return 2;
     }
     eprintln!("Wrote {}.", path.display());
     0
+}
+
+/// The permission bits of the spec file (0644 if they cannot be read).
+fn spec_mode(spec: &Path) -> u32 {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::metadata(spec).map_or(0o644, |m| m.permissions().mode() & 0o777)
 }

@@ -4,6 +4,7 @@
 pub mod fix;
 pub mod fmt;
 pub mod generate;
+pub mod lab;
 
 use crate::diagnostic::Severity;
 use crate::output;
@@ -36,6 +37,9 @@ pub enum Command {
     Generate(generate::GenerateArgs),
     /// Write the haconf.toml that describes an existing cluster.
     Init(generate::InitArgs),
+    /// Run the cluster with real keepalived and nginx in namespaces, inject faults, and set
+    /// what happens beside what the failover model predicts.
+    Lab(lab::LabArgs),
     /// Print the JSON Schema of haconf.toml.
     Schema,
     /// Run the language server on stdio (diagnostics, fixes, hover, completion).
@@ -140,6 +144,7 @@ pub fn main() -> i32 {
         Command::Generate(args) => generate::generate(args),
         Command::Init(args) => generate::init(args),
         Command::Lsp => crate::lsp::run(),
+        Command::Lab(args) => lab::run(args),
         Command::Schema => {
             print!("{}", crate::cluster::spec::json_schema());
             0

@@ -157,6 +157,6 @@ pub fn build(db: &SourceDb, cluster: &Cluster) -> ClusterModel {
     m.addresses = (0..cluster.nodes.len())
         .map(|n| m.compute_address(cluster, n))
         .collect();
-    m.failover = failover::compute(cluster, &m);
+    m.failover = failover::compute(db, cluster, &m);
     m
 }

@@ -160,6 +160,8 @@ pub struct Instance {
     pub version: Option<Val<u8>>,
     pub nopreempt: Option<Loc>,
     pub preempt_delay: Option<Loc>,
+    /// The seconds `preempt_delay` gives (keepalived takes 0 to 1000).
+    pub preempt_delay_secs: Option<f64>,
     pub auth: Option<Auth>,
     pub unicast_src_ip: Option<Val<IpAddr>>,
     /// The `unicast_peer` block, if any.
@@ -617,6 +619,7 @@ fn read_instance(r: &Reader, file: FileId, s: &Stmt, name: String, span: Span) -
         version: None,
         nopreempt: None,
         preempt_delay: None,
+        preempt_delay_secs: None,
         auth: None,
         unicast_src_ip: None,
         unicast_peer_block: None,
@@ -657,7 +660,10 @@ fn read_instance(r: &Reader, file: FileId, s: &Stmt, name: String, span: Span) -
             "version" => i.version = r.val(f, c, |v| v.parse().ok()),
             "nopreempt" => i.nopreempt = Some(Reader::loc(f, c)),
             "preempt" => i.nopreempt = None,
-            "preempt_delay" => i.preempt_delay = Some(Reader::loc(f, c)),
+            "preempt_delay" => {
+                i.preempt_delay = Some(Reader::loc(f, c));
+                i.preempt_delay_secs = r.val(f, c, parse_decimal).map(|v| v.value);
+            }
             "authentication" => {
                 let mut a = Auth {
                     auth_type: None,

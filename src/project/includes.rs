@@ -71,7 +71,13 @@ fn glob_in(base: &Path, pattern: &str) -> (Vec<PathBuf>, bool) {
     let pat = format!("{}/{}", escaped.trim_end_matches('/'), pattern);
     let mut out = Vec::new();
     let mut truncated = false;
-    if let Ok(paths) = glob::glob(&pat) {
+    // As glob(3) without GLOB_PERIOD (nginx and keepalived): a wildcard never matches a
+    // leading dot, so hidden files (haconf's own backups among them) are not included.
+    let opts = glob::MatchOptions {
+        require_literal_leading_dot: true,
+        ..glob::MatchOptions::new()
+    };
+    if let Ok(paths) = glob::glob_with(&pat, opts) {
         for p in paths.flatten() {
             if p.is_file() {
                 if out.len() >= MAX_MATCHES {

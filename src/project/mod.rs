@@ -853,6 +853,9 @@ fn collect_conf_files(dir: &Path, depth: usize, out: &mut Vec<PathBuf>) {
             if !is_hidden(&p) && name_of(&p) != "etc" {
                 collect_conf_files(&p, depth + 1, out);
             }
+        } else if is_hidden(&p) {
+            // Hidden files (editor swap files, haconf's backups) are nobody's config.
+            continue;
         } else if (p.extension().is_some_and(|e| e == "conf") && name_of(&p) != "nginx.conf")
             || p.parent().is_some_and(|d| name_of(d) == "sites-enabled")
         {

@@ -204,6 +204,11 @@ impl Tmux {
     pub fn answer(&self, keys: &str) {
         self.run(&["send-keys", "-t", &self.session, keys, "Enter"]);
     }
+
+    /// Presses keys without Enter: literal text, or a tmux key name such as `C-c`.
+    pub fn keys(&self, keys: &str) {
+        self.run(&["send-keys", "-t", &self.session, keys]);
+    }
 }
 
 impl Drop for Tmux {

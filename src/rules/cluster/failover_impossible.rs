@@ -15,8 +15,12 @@ pub static RULE: Rule = Rule {
 From the failover model (`haconf check --failover` shows it): an instance whose master, with
 all its tracked scripts failing, still holds the VIP although a healthy backup exists —
 because the weight is smaller than the priority gap (priority 150 with `weight -20` against a
-backup at 100), because the master is the address owner (255), or because the backups have
-`nopreempt` while the checks only lower the master's priority.
+backup at 100), because it only brings the master **level** with the backup (101 with
+`weight -1` against 100: a backup that receives an advert of equal priority resets its
+master-down timer and stays backup, RFC 5798 §6.4.2 — the address tie-break is only between
+two masters), because the master is the address owner (255), or because the backups have
+`nopreempt` while the checks only lower the master's priority. `haconf lab` runs the cluster
+with real keepalived and shows the same.
 
 ## Why it matters
 It is the number-one "failover does not happen" report: nginx is down on the master, the
@@ -38,6 +42,8 @@ to a person.
 
 ## References
 - acassen/keepalived#2599, #942 (weights too small), #2483 (nopreempt + weights)
+- RFC 5798 §6.4.2 (a backup resets its timer on an advert of greater or equal priority):
+  https://www.rfc-editor.org/rfc/rfc5798#section-6.4.2
 - RULES.md, *Failover analysis*
 "#,
     check: Check::Cluster(check),
@@ -69,7 +75,9 @@ fn check(cx: &ClusterCtx, out: &mut Vec<Diagnostic>) {
         let Some(healthy) = t.rows.iter().find(|r| r.scenario == Scenario::Healthy) else {
             continue;
         };
-        let Some(h) = healthy.holder else { continue };
+        let Some(h) = healthy.holder.one() else {
+            continue;
+        };
         let Some(row) = t
             .rows
             .iter()
@@ -77,7 +85,7 @@ fn check(cx: &ClusterCtx, out: &mut Vec<Diagnostic>) {
         else {
             continue;
         };
-        if row.holder != Some(h) || !matches!(row.states[h], NodeState::Up(_)) {
+        if row.holder.one() != Some(h) || !matches!(row.states[h], NodeState::Up(_)) {
             continue;
         }
         // Is there a healthy backup at all?
@@ -106,6 +114,10 @@ fn check(cx: &ClusterCtx, out: &mut Vec<Diagnostic>) {
         };
         let why = if inst.priority() == 255 {
             "it is the address owner (priority 255), which checks cannot lower".to_owned()
+        } else if failed == bp {
+            format!(
+                "{failed} is level with the backup's {bp}: an advert of equal priority keeps a backup a backup (RFC 5798 §6.4.2)"
+            )
         } else if let Some(note) = &row.note {
             note.clone()
         } else {
@@ -143,7 +155,8 @@ fn check(cx: &ClusterCtx, out: &mut Vec<Diagnostic>) {
             });
         }
         if inst.priority() < 255
-            && row.note.is_none()
+            // A weight cannot help against nopreempt backups.
+            && !row.note.as_deref().is_some_and(|n| n.contains("nopreempt"))
             && let Some(fix) = weight_fix(cx, j, inst)
         {
             d = d.with_fix(fix);

@@ -198,12 +198,10 @@ fn remember(key: &str, json: &[u8]) {
     }
 }
 
-/// Writes a cache entry atomically (a reader never sees half of one).
+/// Writes a cache entry atomically (a reader never sees half of one), owner-only: the
+/// answers quote the scripts.
 fn store(dir: &std::path::Path, key: &str, bytes: &[u8]) -> std::io::Result<()> {
-    std::fs::create_dir_all(dir)?;
-    let tmp = dir.join(format!(".{key}.{}", std::process::id()));
-    std::fs::write(&tmp, bytes)?;
-    std::fs::rename(&tmp, dir.join(key))
+    crate::write::write_file(dir, std::path::Path::new(key), bytes, 0o600, true)
 }
 
 fn parse_json1(db: &SourceDb, t: &Target, json: &[u8]) -> Vec<Diagnostic> {
