@@ -181,7 +181,7 @@ fn check_diff_and_write_in_place() {
         std::fs::metadata(&ka).unwrap().permissions().mode() & 0o777,
         0o640
     );
-    assert!(c.join("ha1/keepalived.conf.haconf-bak").exists());
+    assert!(c.join("ha1/.keepalived.conf.haconf-bak").exists());
     // The script is not a config: untouched.
     assert_eq!(
         std::fs::read_to_string(c.join("ha1/chk.sh")).unwrap(),
@@ -309,7 +309,7 @@ fn format_table_sets_the_indentation() {
         std::fs::read_to_string(c.join("ha1/keepalived.conf")).unwrap(),
         "a {\n\tb {\n\t\tc\n\t}\n}\n"
     );
-    assert!(!c.join("ha1/keepalived.conf.haconf-bak").exists());
+    assert!(!c.join("ha1/.keepalived.conf.haconf-bak").exists());
     std::fs::write(c.join("haconf.toml"), "[format]\nindent-width = 2\n").unwrap();
     let (_, out, _) = stdin_fmt(
         c.join("ha1/keepalived.conf").to_str().unwrap(),
@@ -335,14 +335,13 @@ fn fix_format_formats_what_fix_writes() {
         let out = tempfile::tempdir().unwrap();
         let o = haconf()
             .args(["fix", "--out"])
-            .arg(out.path())
+            .arg(out.path().join("o"))
             .args(extra)
             .arg(&seed)
             .output()
             .unwrap();
         assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
-        let text =
-            std::fs::read_to_string(out.path().join("seed-cluster/ha1/keepalived.conf")).unwrap();
+        let text = std::fs::read_to_string(out.path().join("o/ha1/keepalived.conf")).unwrap();
         (out, text)
     };
     let (_o1, plain) = run(&[]);
