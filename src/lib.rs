@@ -8,6 +8,8 @@ pub mod cli;
 pub mod cluster;
 pub mod diagnostic;
 pub mod fix;
+pub mod fmt;
+#[doc(hidden)]
 pub mod fuzzing;
 pub mod generate;
 pub mod lab;

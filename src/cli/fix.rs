@@ -42,6 +42,9 @@ pub struct FixArgs {
     /// Print `auth_pass` values in diffs as they are (they are masked by default).
     #[arg(long)]
     pub show_secrets: bool,
+    /// Format the files the fixes change (as `haconf fmt`; `[format] after-fix = true` too).
+    #[arg(long)]
+    pub format: bool,
     /// With --write or --interactive: keep no backup.
     #[arg(long)]
     pub no_backup: bool,
@@ -77,7 +80,8 @@ pub fn run(args: FixArgs) -> i32 {
     if args.interactive {
         return interactive::run(&paths, &args, &sel);
     }
-    let outcome = engine::fix(&paths, !args.rules.no_spec, &sel, args.unsafe_);
+    let mut outcome = engine::fix(&paths, !args.rules.no_spec, &sel, args.unsafe_);
+    super::fmt::after_fix(&mut outcome.changed, outcome.project.as_ref(), args.format);
     for (c, m) in &outcome.dropped {
         eprintln!("warning: dropped the {c} fix \"{m}\": its result did not parse");
     }

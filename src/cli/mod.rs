@@ -2,6 +2,7 @@
 //! keyword and decides nothing about configs.
 
 pub mod fix;
+pub mod fmt;
 pub mod generate;
 pub mod lab;
 
@@ -30,6 +31,8 @@ pub enum Command {
     Check(CheckArgs),
     /// Fix what can be fixed: diffs (default), --write in place, or --out DIR.
     Fix(fix::FixArgs),
+    /// Rewrite keepalived.conf and nginx.conf files in one layout (--check, --diff: write nothing).
+    Fmt(fmt::FmtArgs),
     /// Render a whole cluster (one directory per node) from haconf.toml.
     Generate(generate::GenerateArgs),
     /// Write the haconf.toml that describes an existing cluster.
@@ -137,6 +140,7 @@ pub fn main() -> i32 {
     match cli.command {
         Command::Check(args) => check(args),
         Command::Fix(args) => fix::run(args),
+        Command::Fmt(args) => fmt::run(args),
         Command::Generate(args) => generate::generate(args),
         Command::Init(args) => generate::init(args),
         Command::Lsp => crate::lsp::run(),

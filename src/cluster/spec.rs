@@ -28,6 +28,8 @@ pub struct Spec {
     pub nginx: Option<NginxSpec>,
     /// Lint settings for `haconf check`.
     pub lint: Option<LintSpec>,
+    /// Layout settings for `haconf fmt` (and `haconf fix --format`).
+    pub format: Option<FormatSpec>,
 }
 
 #[derive(Debug, Clone, Deserialize, Default, JsonSchema)]
@@ -166,6 +168,28 @@ pub struct LintSpec {
     /// `{ "ha1/nginx.conf" = ["NX010"] }`: paths relative to the cluster directory, globs allowed.
     #[serde(default, rename = "per-file-ignores")]
     pub per_file_ignores: BTreeMap<String, Vec<String>>,
+}
+
+#[derive(Debug, Clone, Deserialize, Default, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct FormatSpec {
+    /// Indent blocks with `space`s (default) or one `tab` per level.
+    #[serde(rename = "indent-style")]
+    pub indent_style: Option<IndentStyle>,
+    /// Spaces per level with `indent-style = "space"`: 1..16 (default 4).
+    #[serde(rename = "indent-width")]
+    #[schemars(range(min = 1, max = 16))]
+    pub indent_width: Option<u8>,
+    /// `haconf fix` formats the files it writes, as `haconf fix --format` does (default false).
+    #[serde(default, rename = "after-fix")]
+    pub after_fix: bool,
+}
+
+#[derive(Debug, Clone, Copy, Deserialize, JsonSchema, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum IndentStyle {
+    Space,
+    Tab,
 }
 
 /// The JSON Schema of haconf.toml (checked in as `schemas/haconf.schema.json`).

@@ -16,6 +16,7 @@
 //! as soon as the analysis of their cluster is current. A buffer larger than the CLI's cap
 //! (16 MiB, `source::MAX_FILE_SIZE`) is not analysed: it gets one diagnostic saying so.
 
+mod formatting;
 pub mod transport;
 
 use crate::diagnostic::{Diagnostic, Severity};
@@ -38,6 +39,8 @@ pub fn run() -> i32 {
         hover_provider: Some(lt::HoverProviderCapability::Simple(true)),
         completion_provider: Some(lt::CompletionOptions::default()),
         definition_provider: Some(lt::OneOf::Left(true)),
+        document_formatting_provider: Some(lt::OneOf::Left(true)),
+        document_range_formatting_provider: Some(lt::OneOf::Left(true)),
         code_action_provider: Some(lt::CodeActionProviderCapability::Options(
             lt::CodeActionOptions {
                 code_action_kinds: Some(vec![
@@ -393,6 +396,14 @@ impl Server {
                 .map(|p| serde_json::to_value(self.definition(&p)).unwrap_or_default()),
             "textDocument/codeAction" => parse::<lt::CodeActionParams>(req.params)
                 .map(|p| serde_json::to_value(self.code_actions(&p)).unwrap_or_default()),
+            "textDocument/formatting" => parse::<lt::DocumentFormattingParams>(req.params)
+                .and_then(|p| self.formatting(&p.text_document.uri, None))
+                .map(|e| serde_json::to_value(e).unwrap_or_default()),
+            "textDocument/rangeFormatting" => {
+                parse::<lt::DocumentRangeFormattingParams>(req.params)
+                    .and_then(|p| self.formatting(&p.text_document.uri, Some(p.range)))
+                    .map(|e| serde_json::to_value(e).unwrap_or_default())
+            }
             _ => {
                 let _ = conn.sender.send(Message::Response(Response::new_err(
                     id,
