@@ -7,6 +7,7 @@
 pub mod cli;
 pub mod cluster;
 pub mod diagnostic;
+pub mod facts;
 pub mod fix;
 pub mod fmt;
 #[doc(hidden)]
@@ -17,6 +18,7 @@ pub mod lsp;
 pub mod model;
 pub mod output;
 pub mod project;
+pub mod pull;
 pub mod rules;
 pub mod shell;
 pub mod source;

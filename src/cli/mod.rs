@@ -5,6 +5,7 @@ pub mod fix;
 pub mod fmt;
 pub mod generate;
 pub mod lab;
+pub mod pull;
 
 use crate::diagnostic::Severity;
 use crate::output;
@@ -40,6 +41,10 @@ pub enum Command {
     /// Run the cluster with real keepalived and nginx in namespaces, inject faults, and set
     /// what happens beside what the failover model predicts.
     Lab(lab::LabArgs),
+    /// Read a live cluster over SSH into a cluster directory, with each host's facts.
+    Pull(pull::PullArgs),
+    /// Show what differs between a cluster in the repository and the deployed one.
+    Diff(pull::DiffArgs),
     /// Print the JSON Schema of haconf.toml.
     Schema,
     /// Run the language server on stdio (diagnostics, fixes, hover, completion).
@@ -93,7 +98,8 @@ pub enum Color {
 
 #[derive(clap::Args, Debug)]
 pub struct CheckArgs {
-    /// Cluster directories, node directories or files (default: the current directory).
+    /// Cluster directories, node directories or files (default: the current directory);
+    /// `ssh://[user@]host[:port]` reads a live host (see `haconf pull`).
     pub paths: Vec<PathBuf>,
     #[arg(long, value_enum, default_value_t = Format::Human)]
     pub format: Format,
@@ -126,6 +132,8 @@ pub struct CheckArgs {
     /// only new ones.
     #[arg(long, value_name = "FILE")]
     pub write_baseline: Option<PathBuf>,
+    #[command(flatten)]
+    pub ssh: pull::SshArgs,
 }
 
 pub fn main() -> i32 {
@@ -138,7 +146,9 @@ pub fn main() -> i32 {
         }
     };
     match cli.command {
-        Command::Check(args) => check(args),
+        Command::Check(args) => pull::check(args),
+        Command::Pull(args) => pull::run(args),
+        Command::Diff(args) => pull::diff(args),
         Command::Fix(args) => fix::run(args),
         Command::Fmt(args) => fmt::run(args),
         Command::Generate(args) => generate::generate(args),

@@ -219,6 +219,8 @@ pub struct Node {
     pub programs: Vec<Program>,
     /// The node's sysctl files set `net.ipv4.ip_nonlocal_bind = 1` (or the IPv6 one).
     pub nonlocal_bind: bool,
+    /// What the live host said about itself (`facts.json`, written by `haconf pull`).
+    pub facts: Option<Arc<crate::facts::Facts>>,
 }
 
 /// A program a config names, and what the node's files say about it.
@@ -442,6 +444,7 @@ impl Project {
                 nginx: Vec::new(),
                 programs: Vec::new(),
                 nonlocal_bind: false,
+                facts: None,
             };
             for f in files {
                 let text = std::fs::read(&f).unwrap_or_default();
@@ -472,6 +475,7 @@ impl Project {
                             nginx: Vec::new(),
                             programs: Vec::new(),
                             nonlocal_bind: false,
+                            facts: None,
                         };
                         n.programs = self.programs(&n);
                         nodes.push(n);
@@ -580,6 +584,7 @@ impl Project {
             nginx,
             programs: Vec::new(),
             nonlocal_bind: nonlocal_bind(dir),
+            facts: crate::facts::attach(dir, &mut self.errors),
         };
         node.programs = self.programs(&node);
         node

@@ -140,6 +140,7 @@ pub fn all() -> &'static [&'static Rule] {
         &keepalived::typographic_quotes::RULE,
         &keepalived::master_without_priority::RULE,
         &keepalived::statements_on_one_line::RULE,
+        &keepalived::interface_not_found::RULE,
         &script::check_never_fails::RULE,
         &script::check_only_process::RULE,
         &script::check_stops_keepalived::RULE,
@@ -178,6 +179,7 @@ pub fn all() -> &'static [&'static Rule] {
         &cluster::split_brain_risk_multicast::RULE,
         &cluster::keepalived_option_drift::RULE,
         &cluster::sync_group_mismatch::RULE,
+        &cluster::vip_holder_unexpected::RULE,
         &meta::INVALID_SPEC,
         &meta::UNUSED_SUPPRESSION,
     ];

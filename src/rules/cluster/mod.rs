@@ -16,6 +16,7 @@ pub mod sync_group_mismatch;
 pub mod unicast_peer_is_self;
 pub mod unicast_peers_asymmetric;
 pub mod vip_collides_with_address;
+pub mod vip_holder_unexpected;
 pub mod vip_mismatch;
 pub mod vip_outside_subnet;
 pub mod vrid_collision_across_clusters;

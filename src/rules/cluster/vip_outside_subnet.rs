@@ -17,6 +17,11 @@ network the VIP's own prefix makes of it, checked against the nodes' addresses
 (`unicast_src_ip`/`mcast_src_ip`, haconf.toml): if none of the nodes is in the VIP's network,
 the VIP is on the wrong subnet (or has the wrong prefix).
 
+With a host's facts (`haconf pull` writes `facts.json` in the node), the VIP is checked against
+the real networks of the interface it goes on, as the host reports them — also for a VIP
+written without a prefix (`/32`), which nothing else could judge. Addresses that are VIPs of
+the cluster are left out (a VIP held now does not vouch for itself).
+
 ## Why it matters
 keepalived adds the address wherever it is told, without checking. A VIP outside the
 interface's subnet is not reachable from the LAN (no router sends traffic for it to this
@@ -50,6 +55,13 @@ Use an address of the nodes' subnet, with the subnet's prefix length.
 fn check(cx: &ClusterCtx, out: &mut Vec<Diagnostic>) {
     let spec_net = cx.cm.spec.as_ref().and_then(|s| s.subnet());
     for (n, m) in cx.cm.nodes.iter().enumerate() {
+        // The host's facts know the interface's real networks: no guessing from prefixes.
+        if let Some(facts) = cx.cluster.nodes[n].facts.as_deref()
+            && facts.interfaces.is_some()
+        {
+            check_with_facts(cx, n, facts, out);
+            continue;
+        }
         let own = cx.cm.node_address(n);
         for inst in &m.keepalived.instances {
             let src = inst.source().map(|v| v.value).or(own);
@@ -101,6 +113,58 @@ fn check(cx: &ClusterCtx, out: &mut Vec<Diagnostic>) {
                 d.node = Some(node_name(cx, n).to_owned());
                 out.push(d);
             }
+        }
+    }
+}
+
+/// CL011 on a node whose host reported its interfaces.
+fn check_with_facts(
+    cx: &ClusterCtx,
+    n: usize,
+    facts: &crate::facts::Facts,
+    out: &mut Vec<Diagnostic>,
+) {
+    let vips: Vec<std::net::IpAddr> = cx
+        .cm
+        .nodes
+        .iter()
+        .flat_map(|m| &m.keepalived.instances)
+        .flat_map(|i| &i.vips)
+        .map(|v| v.addr)
+        .collect();
+    for inst in &cx.cm.nodes[n].keepalived.instances {
+        for v in &inst.vips {
+            let own_if = inst.interface.as_ref().map(|i| &i.value);
+            // A VIP on another device (`dev lo`, a second NIC) is placed there on purpose.
+            if v.dev.is_some() && v.dev.as_ref() != own_if {
+                continue;
+            }
+            let Some(dev) = v.dev.as_ref().or(own_if) else {
+                continue;
+            };
+            // An interface the host lacks is KA029's finding.
+            let Some(iface) = facts.interface(dev) else {
+                continue;
+            };
+            let nets = facts.networks(iface, v.addr, &vips);
+            if nets.is_empty() || nets.iter().any(|net| net.contains(v.addr)) {
+                continue;
+            }
+            let list: Vec<String> = nets.iter().map(|net| net.to_string()).collect();
+            let mut d = Diagnostic::new(
+                "CL011",
+                v.file,
+                v.span,
+                format!(
+                    "VIP {} is outside every subnet of `{dev}` on host `{}` ({}), as the host reports them: nothing on that network routes it here",
+                    v.addr,
+                    node_name(cx, n),
+                    list.join(", ")
+                ),
+            )
+            .with_help("use an address of the interface's subnet, or put the VIP on the interface that has its network (`dev`)");
+            d.node = Some(node_name(cx, n).to_owned());
+            out.push(d);
         }
     }
 }

@@ -3,6 +3,7 @@
 pub mod auth_pass_truncated;
 pub mod duplicate_vrid_on_interface;
 pub mod include_not_found;
+pub mod interface_not_found;
 pub mod invalid_value;
 pub mod master_without_priority;
 pub mod missing_required;

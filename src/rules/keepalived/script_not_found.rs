@@ -22,6 +22,10 @@ The program of a `vrrp_script` or `notify*` command that:
   HC006, which also checks its `#!` line).
 A bare name (`killall`, `pidof`) is looked up in `PATH` by keepalived and is not reported.
 
+With a host's facts (`facts.json`, written by `haconf pull`), what the host has decides:
+a program missing there (system directories included) or without its execute bit there is
+reported, whatever the copy being checked holds; one the host has is not.
+
 ## Why it matters
 keepalived disables a track script it cannot find or execute (`Disabling track script X since
 not found/accessible`), and at run time a script that cannot be executed counts as
@@ -80,10 +84,18 @@ fn check(cx: &NodeCtx, out: &mut Vec<Diagnostic>) {
         if !prog.contains('/') {
             continue;
         }
+        let on_host = cx.node().facts.as_deref().and_then(|f| f.file(&prog));
         let msg = if !prog.starts_with('/') {
             format!(
                 "`{prog}` is a relative path; keepalived runs scripts from `/`, so it looks for `/{prog}`"
             )
+        } else if let Some(h) = on_host {
+            // The host's facts (`haconf pull`) say what keepalived will find, system
+            // directories included.
+            match on_host_problem(cx, &prog, h, is_check) {
+                Some(m) => m,
+                None => continue,
+            }
         } else if SYSTEM_DIRS.iter().any(|d| prog.starts_with(d)) {
             continue;
         } else {
@@ -102,5 +114,44 @@ fn check(cx: &NodeCtx, out: &mut Vec<Diagnostic>) {
             }
         };
         out.push(Diagnostic::new("KA018", c.file, c.span, msg));
+    }
+}
+
+/// What is wrong with `prog` on the host, as its facts have it (`None`: nothing).
+fn on_host_problem(
+    cx: &NodeCtx,
+    prog: &str,
+    h: &crate::facts::FileFact,
+    is_check: bool,
+) -> Option<String> {
+    use crate::facts::FileKind;
+    let host = cx
+        .node()
+        .facts
+        .as_deref()
+        .and_then(|f| f.hostname.as_deref())
+        .unwrap_or(&cx.node().name);
+    match h.kind {
+        FileKind::Missing | FileKind::DanglingLink => Some(format!(
+            "`{prog}` does not exist on host `{host}`: keepalived disables the check, or counts it as always passing"
+        )),
+        FileKind::File => match h.executable() {
+            // HC006 reports a check script it has read; one it could not read is reported here.
+            Some(false)
+                if is_check && cx.node().program(prog).is_some_and(|p| p.file.is_some()) =>
+            {
+                None
+            }
+            Some(false) => Some(format!(
+                "`{prog}` is not executable on host `{host}` (mode {}): keepalived cannot run it, and a script that cannot run counts as success",
+                h.mode.as_deref().unwrap_or("?")
+            )),
+            _ => None,
+        },
+        FileKind::Other => None,
+        k => Some(format!(
+            "`{prog}` is {} on host `{host}`, not a program keepalived can run",
+            k.describe()
+        )),
     }
 }

@@ -37,6 +37,9 @@ adding `#!/bin/sh`, which is how keepalived runs it today) and sets the execute 
 the file can be read (`0644` → `0755`); `--diff` shows it as `mode change 0644 => 0755`.
 Make the same change in the tool that deploys the script.
 
+With a host's facts (`facts.json`, written by `haconf pull`), the execute bit is the host's
+own, whatever the mode of the copy being checked.
+
 ## References
 - keepalived-facts: "Scripts without `#!` are run through `system()` and logged with 'Please add a #! shebang'"
 - keepalived `core/notify.c` ("Script errors aren't server errors")
@@ -135,27 +138,43 @@ fn check(cx: &ScriptCtx, out: &mut Vec<Diagnostic>) {
                 }),
         );
     }
+    // The host's own mode, when its facts have it (`haconf pull`), is the one keepalived sees:
+    // a copy may have lost the bit, or gained it.
+    let on_host = t.program.and_then(|i| {
+        cx.node
+            .facts
+            .as_deref()?
+            .file(&cx.node.programs[i].configured)
+    });
     if let Some(p) = t.program.map(|i| &cx.node.programs[i])
         && p.resolved.is_some()
-        && !p.executable
+        && !on_host.and_then(|f| f.executable()).unwrap_or(p.executable)
     {
-        out.push(
-            cx.diag(
+        let mode = on_host
+            .and_then(|f| f.mode.as_deref())
+            .map_or(String::new(), |m| format!(" on the host (mode {m})"));
+        let d = cx
+            .diag(
                 "HC006",
                 Span::new(0, first_end),
                 format!(
-                    "`{}` has no execute bit: keepalived cannot run it, and a check that cannot run counts as success",
+                    "`{}` has no execute bit{mode}: keepalived cannot run it, and a check that cannot run counts as success",
                     p.configured
                 ),
             )
-            .with_help("`chmod 755` the script on every node (and in the tool that deploys it)")
-            .with_fix(Fix {
+            .with_help("`chmod 755` the script on every node (and in the tool that deploys it)");
+        // Only the copy can be fixed here: one that is executable already has nothing to fix,
+        // whatever the host has.
+        out.push(if p.executable {
+            d
+        } else {
+            d.with_fix(Fix {
                 applicability: Applicability::Safe,
                 modes: vec![(t.file, chmod_x(cx.db.mode(&cx.db.get(t.file).path)))],
                 message: "make it executable (`chmod +x`)".into(),
                 edits: Vec::new(),
-            }),
-        );
+            })
+        });
     }
 }
 
