@@ -1,0 +1,538 @@
+//! The proof behind "safe": over the shared corpus (nginx files, keepalived files, clusters)
+//! and the project's fixtures, every safe fix is applied **alone**, and then all of them
+//! **together** as `haconf fix` applies them, and:
+//!
+//! - a file that `nginx -t` / `keepalived -t` accepted before is still accepted after;
+//! - the fixed text has no finding the original did not have (a safe fix applied alone that
+//!   adds one must be one the engine's safety net rejects: it then never reaches a file);
+//! - a second `haconf fix` on the fixed text changes nothing.
+//!
+//! CI runs a deterministic sample (every 6th input of the corpus, all fixtures: about a
+//! minute on 2 cores). `HACONF_FIX_DIFF=all` runs everything; `HACONF_FIX_DIFF=K/N` runs
+//! shard K (0-based) of N. Without the corpus or the tools the test says so and skips; with
+//! `HACONF_REQUIRE_ORACLES=1` that is a failure.
+
+mod common;
+
+use haconf::diagnostic::{Applicability, Diagnostic};
+use haconf::fix::engine;
+use haconf::project::Project;
+use haconf::rules::Selection;
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+/// Interface names the corpus configs use (as in tests/oracle_agreement.rs).
+const INTERFACES: &[&str] = &[
+    "eth0", "eth1", "eth2", "eth0.1", "enp0s3", "enp0s8", "enp0s9", "enp1s0", "enp3s0", "ens32",
+    "ens33", "ens160", "ens192", "em1", "em2", "wlan0", "bond0",
+];
+
+/// One thing `haconf fix` is pointed at: a file or a cluster directory, in the work copy.
+struct Unit {
+    path: PathBuf,
+    /// How `nginx -t` reads each nginx file of the corpus: main, http, server, location.
+    kind: Option<String>,
+}
+
+#[derive(Default, Debug)]
+struct Counts {
+    units: usize,
+    units_with_fixes: usize,
+    fixes_alone: usize,
+    caught_by_net: usize,
+    together_runs: usize,
+    files_changed: usize,
+    nginx_runs: usize,
+    keepalived_runs: usize,
+    accepted_before: usize,
+}
+
+struct Oracles {
+    ns: Option<common::Netns>,
+    nginx: bool,
+    keepalived: bool,
+    /// Verdicts of the unchanged files.
+    before: HashMap<PathBuf, bool>,
+}
+
+impl Oracles {
+    /// Whether the real tool accepts `file` as it is now on disk (None: no tool for it).
+    fn verdict(&self, file: &Path, lang: Lang, kind: &str, counts: &mut Counts) -> Option<bool> {
+        let ns = self.ns.as_ref()?;
+        match lang {
+            Lang::Nginx if self.nginx => {
+                counts.nginx_runs += 1;
+                let dir = file.parent().unwrap();
+                let conf = if kind == "main" {
+                    file.to_path_buf()
+                } else {
+                    let inc = format!("include {};", file.display());
+                    let body = match kind {
+                        "server" => format!(
+                            "events {{}}\nhttp {{\nserver {{\nlisten 127.0.0.1:8080;\n{inc}\n}}\n}}\n"
+                        ),
+                        "location" => format!(
+                            "events {{}}\nhttp {{\nserver {{\nlisten 127.0.0.1:8080;\nlocation / {{\n{inc}\n}}\n}}\n}}\n"
+                        ),
+                        _ => format!("events {{}}\nhttp {{\n{inc}\n}}\n"),
+                    };
+                    // Beside the file, so relative includes resolve as they would for it.
+                    let w = dir.join(".haconf-diff-wrap");
+                    std::fs::write(&w, body).unwrap();
+                    w
+                };
+                let script = format!(
+                    "for d in /var/log/nginx /var/lib/nginx /var/cache/nginx; do [ -d $d ] && mount -t tmpfs none $d; done; exec timeout 20 nginx -t -q -e stderr -p '{}/' -c '{}'",
+                    dir.display(),
+                    conf.display()
+                );
+                let o = Command::new("ip")
+                    .args(["netns", "exec", &ns.name, "sh", "-c", &script])
+                    .output()
+                    .unwrap();
+                if kind != "main" {
+                    let _ = std::fs::remove_file(&conf);
+                }
+                Some(o.status.success())
+            }
+            Lang::Keepalived if self.keepalived => {
+                counts.keepalived_runs += 1;
+                let o = Command::new("ip")
+                    .args([
+                        "netns",
+                        "exec",
+                        &ns.name,
+                        "timeout",
+                        "20",
+                        "keepalived",
+                        "-t",
+                        "-i",
+                        "ha1",
+                        "-f",
+                    ])
+                    .arg(file)
+                    .output()
+                    .unwrap();
+                Some(o.status.success())
+            }
+            _ => None,
+        }
+    }
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+enum Lang {
+    Nginx,
+    Keepalived,
+    Other,
+}
+
+/// The language of each file of a project.
+fn langs(p: &Project) -> HashMap<PathBuf, Lang> {
+    let mut m = HashMap::new();
+    for n in p.clusters.iter().flat_map(|c| &c.nodes) {
+        if let Some(k) = &n.keepalived {
+            for id in k.trees.keys() {
+                m.insert(p.db.get(*id).path.clone(), Lang::Keepalived);
+            }
+        }
+        for u in &n.nginx {
+            for id in u.trees.keys() {
+                m.insert(p.db.get(*id).path.clone(), Lang::Nginx);
+            }
+        }
+    }
+    m
+}
+
+/// A finding as compared across edits: rule, file, message without numbers.
+fn key(d: &Diagnostic, p: &Project) -> String {
+    let msg: String = d
+        .message
+        .split(|c: char| c.is_ascii_digit())
+        .filter(|s| !s.is_empty())
+        .collect::<Vec<_>>()
+        .join("#");
+    format!("{} {} {msg}", d.code, p.db.get(d.file).path.display())
+}
+
+fn counts_of(diags: &[Diagnostic], p: &Project) -> BTreeMap<String, usize> {
+    let mut m = BTreeMap::new();
+    for d in diags {
+        *m.entry(key(d, p)).or_insert(0) += 1;
+    }
+    m
+}
+
+fn added(before: &BTreeMap<String, usize>, after: &BTreeMap<String, usize>) -> Vec<String> {
+    after
+        .iter()
+        .filter(|(k, n)| **n > before.get(*k).copied().unwrap_or(0))
+        .map(|(k, _)| k.clone())
+        .collect()
+}
+
+/// The nginx kind of a file that is not in the oracle table: a main config when it has
+/// `events` or `http` at the top, else a fragment of `http`.
+fn guess_kind(file: &Path) -> String {
+    let text = std::fs::read_to_string(file).unwrap_or_default();
+    let main = text
+        .lines()
+        .any(|l| l.starts_with("events") || l.starts_with("http"));
+    if main { "main" } else { "http" }.into()
+}
+
+/// Saves files, to put them back after a trial.
+struct Saved(Vec<(PathBuf, Vec<u8>, u32)>);
+
+impl Saved {
+    fn of(paths: &[PathBuf]) -> Saved {
+        use std::os::unix::fs::PermissionsExt;
+        Saved(
+            paths
+                .iter()
+                .filter_map(|p| {
+                    let b = std::fs::read(p).ok()?;
+                    let m = std::fs::metadata(p).ok()?.permissions().mode();
+                    Some((p.clone(), b, m))
+                })
+                .collect(),
+        )
+    }
+    fn restore(&self) {
+        use std::os::unix::fs::PermissionsExt;
+        for (p, b, m) in &self.0 {
+            std::fs::write(p, b).unwrap();
+            std::fs::set_permissions(p, std::fs::Permissions::from_mode(*m)).unwrap();
+        }
+    }
+}
+
+/// Checks that the files in `touched` are accepted by the tools if they were before.
+fn tools_still_accept(
+    touched: &[PathBuf],
+    lang_of: &HashMap<PathBuf, Lang>,
+    unit: &Unit,
+    or: &mut Oracles,
+    counts: &mut Counts,
+    what: &str,
+    problems: &mut Vec<String>,
+) {
+    for f in touched {
+        let lang = lang_of.get(f).copied().unwrap_or(Lang::Other);
+        let kind = match (&unit.kind, f == &unit.path) {
+            (Some(k), true) => k.clone(),
+            _ => guess_kind(f),
+        };
+        let Some(&before) = or.before.get(f) else {
+            continue;
+        };
+        if !before {
+            continue;
+        }
+        if or.verdict(f, lang, &kind, counts) == Some(false) {
+            problems.push(format!(
+                "{}: {what}: the tool accepted the file before and rejects it after",
+                f.display()
+            ));
+        }
+    }
+}
+
+/// The verdicts of the unchanged files of a unit, cached.
+fn verdicts_before(
+    files: &[PathBuf],
+    lang_of: &HashMap<PathBuf, Lang>,
+    unit: &Unit,
+    or: &mut Oracles,
+    counts: &mut Counts,
+) {
+    for f in files {
+        if or.before.contains_key(f) {
+            continue;
+        }
+        let lang = lang_of.get(f).copied().unwrap_or(Lang::Other);
+        let kind = match (&unit.kind, f == &unit.path) {
+            (Some(k), true) => k.clone(),
+            _ => guess_kind(f),
+        };
+        if let Some(v) = or.verdict(f, lang, &kind, counts) {
+            counts.accepted_before += usize::from(v);
+            or.before.insert(f.clone(), v);
+        }
+    }
+}
+
+fn check_unit(unit: &Unit, or: &mut Oracles, counts: &mut Counts, problems: &mut Vec<String>) {
+    counts.units += 1;
+    let sel = Selection::default();
+    let paths = [unit.path.clone()];
+    let p0 = Project::load_with(&paths, true);
+    let d0 = haconf::rules::run(&p0, &sel);
+    let c0 = counts_of(&d0, &p0);
+    let lang_of = langs(&p0);
+    let safe: Vec<&Diagnostic> = d0
+        .iter()
+        .filter(|d| {
+            d.fix.as_ref().is_some_and(|f| {
+                f.applicability == Applicability::Safe
+                    && (!f.edits.is_empty() || !f.modes.is_empty())
+            })
+        })
+        .collect();
+    if safe.is_empty() {
+        return;
+    }
+    counts.units_with_fixes += 1;
+    // All together, as `haconf fix` does: what its safety net rejects.
+    let together = engine::fix(&paths, true, &sel, false);
+    let rejected: HashSet<(String, String)> = together
+        .rejected
+        .iter()
+        .map(|(c, m, _)| (c.clone(), m.clone()))
+        .chain(together.dropped.iter().cloned())
+        .collect();
+    let mut all_files: Vec<PathBuf> = safe
+        .iter()
+        .flat_map(|d| {
+            let f = d.fix.as_ref().unwrap();
+            f.edits
+                .iter()
+                .map(|e| p0.db.get(e.file).path.clone())
+                .chain(f.modes.iter().map(|m| p0.db.get(m.0).path.clone()))
+                .collect::<Vec<_>>()
+        })
+        .collect();
+    all_files.extend(together.changed.iter().map(|c| c.0.clone()));
+    all_files.extend(together.modes.iter().map(|c| c.0.clone()));
+    all_files.sort();
+    all_files.dedup();
+    verdicts_before(&all_files, &lang_of, unit, or, counts);
+    let saved = Saved::of(&all_files);
+    // Each safe fix alone.
+    for d in &safe {
+        counts.fixes_alone += 1;
+        let f = d.fix.as_ref().unwrap();
+        let mut per: BTreeMap<haconf::source::FileId, Vec<&haconf::diagnostic::Edit>> =
+            BTreeMap::new();
+        for e in &f.edits {
+            per.entry(e.file).or_default().push(e);
+        }
+        let mut touched: Vec<PathBuf> = Vec::new();
+        for (file, mut edits) in per {
+            let path = p0.db.get(file).path.clone();
+            let mut bytes = p0.db.get(file).bytes.clone();
+            edits.sort_by_key(|e| std::cmp::Reverse((e.span.start, e.span.end)));
+            for e in edits {
+                bytes.splice(e.span.start..e.span.end, e.replacement.bytes());
+            }
+            std::fs::write(&path, bytes).unwrap();
+            touched.push(path);
+        }
+        for &(file, mode) in &f.modes {
+            use std::os::unix::fs::PermissionsExt;
+            let path = p0.db.get(file).path.clone();
+            std::fs::set_permissions(&path, std::fs::Permissions::from_mode(mode)).unwrap();
+            touched.push(path);
+        }
+        let p1 = Project::load_with(&paths, true);
+        let d1 = haconf::rules::run(&p1, &sel);
+        let new = added(&c0, &counts_of(&d1, &p1));
+        let id = (d.code.to_owned(), f.message.clone());
+        let what = format!("{} fix \"{}\" alone", d.code, f.message);
+        if !new.is_empty() {
+            if rejected.contains(&id) {
+                counts.caught_by_net += 1;
+            } else {
+                problems.push(format!(
+                    "{}: {what} adds {new:?}",
+                    unit.path.display()
+                ));
+            }
+        }
+        if !rejected.contains(&id) {
+            tools_still_accept(&touched, &lang_of, unit, or, counts, &what, problems);
+        }
+        saved.restore();
+    }
+    // All together.
+    counts.together_runs += 1;
+    counts.files_changed += together.changed.len();
+    for (path, _, new) in &together.changed {
+        std::fs::write(path, new).unwrap();
+    }
+    for (path, _, mode) in &together.modes {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(path, std::fs::Permissions::from_mode(*mode)).unwrap();
+    }
+    let touched: Vec<PathBuf> = together
+        .changed
+        .iter()
+        .map(|c| c.0.clone())
+        .chain(together.modes.iter().map(|m| m.0.clone()))
+        .collect();
+    tools_still_accept(
+        &touched,
+        &lang_of,
+        unit,
+        or,
+        counts,
+        "all safe fixes together",
+        problems,
+    );
+    let p1 = Project::load_with(&paths, true);
+    let d1 = haconf::rules::run(&p1, &sel);
+    let new = added(&c0, &counts_of(&d1, &p1));
+    if !new.is_empty() {
+        problems.push(format!(
+            "{}: all safe fixes together add {new:?}",
+            unit.path.display()
+        ));
+    }
+    let again = engine::fix(&paths, true, &sel, false);
+    if !again.changed.is_empty() || !again.modes.is_empty() {
+        problems.push(format!(
+            "{}: a second run changes {:?}",
+            unit.path.display(),
+            again
+                .changed
+                .iter()
+                .map(|c| c.0.display().to_string())
+                .collect::<Vec<_>>()
+        ));
+    }
+    saved.restore();
+}
+
+/// Copies `from` into `to` (files and modes).
+fn copy_tree(from: &Path, to: &Path) {
+    for f in common::files_below(from) {
+        let dest = to.join(f.strip_prefix(from).unwrap());
+        std::fs::create_dir_all(dest.parent().unwrap()).unwrap();
+        std::fs::copy(&f, &dest).unwrap();
+    }
+}
+
+fn subdirs(dir: &Path) -> Vec<PathBuf> {
+    let mut v: Vec<PathBuf> = std::fs::read_dir(dir)
+        .map(|rd| rd.flatten().map(|e| e.path()).filter(|p| p.is_dir()).collect())
+        .unwrap_or_default();
+    v.sort();
+    v
+}
+
+/// Which inputs of the corpus this run takes: (shard, of).
+fn sample() -> (usize, usize, bool) {
+    match std::env::var("HACONF_FIX_DIFF").as_deref() {
+        Ok("all") => (0, 1, true),
+        Ok(s) => {
+            let (k, n) = s.split_once('/').expect("HACONF_FIX_DIFF=all or K/N");
+            (k.parse().unwrap(), n.parse().unwrap(), true)
+        }
+        Err(_) => (0, 6, false),
+    }
+}
+
+#[test]
+fn safe_fixes_keep_valid_files_valid_add_no_finding_and_are_idempotent() {
+    let test = "safe_fixes_keep_valid_files_valid_add_no_finding_and_are_idempotent";
+    let nginx = common::require_tool(test, "nginx", &["-v"]);
+    let keepalived = common::require_tool(test, "keepalived", &["--version"]);
+    let ns = if nginx || keepalived {
+        common::Netns::new(test, INTERFACES)
+    } else {
+        None
+    };
+    let mut or = Oracles {
+        ns,
+        nginx,
+        keepalived,
+        before: HashMap::new(),
+    };
+    let tmp = tempfile::tempdir().unwrap();
+    let work = tmp.path();
+    let mut units: Vec<(String, Unit)> = Vec::new();
+    // The project's own fixtures and examples: always, whole.
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    copy_tree(&root.join("tests/fixtures"), &work.join("fixtures"));
+    copy_tree(&root.join("examples"), &work.join("examples"));
+    for fam in ["cluster", "keepalived", "nginx", "layout", "scripts"] {
+        for d in subdirs(&work.join("fixtures").join(fam)) {
+            units.push(("fixtures".into(), Unit { path: d, kind: None }));
+        }
+    }
+    for d in subdirs(&work.join("examples")) {
+        units.push(("fixtures".into(), Unit { path: d, kind: None }));
+    }
+    let (shard, of, explicit) = sample();
+    let mut corpus_units = Vec::new();
+    if let Some(shared) = common::shared_or_skip(test) {
+        let corpus = shared.join("corpus");
+        copy_tree(&corpus, &work.join("corpus"));
+        let tsv = std::fs::read_to_string(shared.join("reference/oracle/nginx-t-results.tsv"))
+            .unwrap();
+        let mut kinds: BTreeMap<String, String> = BTreeMap::new();
+        for line in tsv.lines().skip(1) {
+            let row: Vec<&str> = line.split('\t').collect();
+            kinds
+                .entry(row[0].to_owned())
+                .or_insert_with(|| row[2].to_owned());
+        }
+        for (f, k) in kinds {
+            corpus_units.push((
+                "nginx".to_owned(),
+                Unit {
+                    path: work.join("corpus/nginx").join(f),
+                    kind: Some(k),
+                },
+            ));
+        }
+        for sub in ["keepalived", "keepalived-wild"] {
+            for f in common::files_below(&work.join("corpus").join(sub)) {
+                if !f.ends_with("SOURCES.md") {
+                    corpus_units.push(("keepalived".into(), Unit { path: f, kind: None }));
+                }
+            }
+        }
+        for d in subdirs(&work.join("corpus/clusters")) {
+            corpus_units.push(("clusters".into(), Unit { path: d, kind: None }));
+        }
+    }
+    let total_corpus = corpus_units.len();
+    units.extend(
+        corpus_units
+            .into_iter()
+            .enumerate()
+            .filter(|(i, _)| i % of == shard)
+            .map(|(_, u)| u),
+    );
+    let started = std::time::Instant::now();
+    let mut per: BTreeMap<String, Counts> = BTreeMap::new();
+    let mut problems = Vec::new();
+    for (family, unit) in &units {
+        let c = per.entry(family.clone()).or_default();
+        check_unit(unit, &mut or, c, &mut problems);
+    }
+    println!(
+        "fix differential: corpus shard {shard} of {of}{} ({} of {total_corpus} corpus inputs), {:.1}s",
+        if explicit { "" } else { " (CI sample; HACONF_FIX_DIFF=all for everything)" },
+        units.iter().filter(|u| u.0 != "fixtures").count(),
+        started.elapsed().as_secs_f64()
+    );
+    for (family, c) in &per {
+        println!(
+            "  {family}: {} inputs, {} with safe fixes, {} fixes tried alone ({} caught by the safety net), {} all-together runs changing {} files, {} nginx -t and {} keepalived -t runs, {} files accepted before",
+            c.units,
+            c.units_with_fixes,
+            c.fixes_alone,
+            c.caught_by_net,
+            c.together_runs,
+            c.files_changed,
+            c.nginx_runs,
+            c.keepalived_runs,
+            c.accepted_before
+        );
+    }
+    assert!(problems.is_empty(), "{}", problems.join("\n"));
+}
