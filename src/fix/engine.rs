@@ -303,6 +303,38 @@ pub fn fix(paths: &[PathBuf], read_spec: bool, sel: &Selection, with_unsafe: boo
         // The safety net: a safe fix may not add a finding as bad as the one it fixes.
         let counts = finding_counts(&diags, &project);
         let fresh = new_findings(&counts, &cand_diags, &candidate);
+        // ... and a fix must remove its finding: one that leaves it would be offered again
+        // and again (`priority 255` added above an invalid `priority 300` that still wins).
+        let after_counts = finding_counts(&cand_diags, &candidate);
+        let mut fixed_per_key: HashMap<Key, usize> = HashMap::new();
+        for d in &picked {
+            *fixed_per_key.entry(key(d, &project)).or_insert(0) += 1;
+        }
+        let ineffective: Vec<&Diagnostic> = picked
+            .iter()
+            .copied()
+            .filter(|d| {
+                let k = key(d, &project);
+                let before = counts.get(&k).copied().unwrap_or(0);
+                let now = after_counts.get(&k).copied().unwrap_or(0);
+                now + fixed_per_key[&k] > before
+            })
+            .collect();
+        if !ineffective.is_empty() {
+            for d in ineffective {
+                let f = d.fix.as_ref().unwrap();
+                out.rejected.push((
+                    d.code.to_owned(),
+                    f.message.clone(),
+                    "its finding is still there after it".into(),
+                ));
+                if let Some(id) = fix_id(d, &project) {
+                    blocked.insert(id);
+                }
+            }
+            forget(&mut diags, &project, &blocked);
+            continue;
+        }
         let safe: Vec<&Diagnostic> = picked
             .iter()
             .copied()
