@@ -39,9 +39,10 @@ server {
 ```
 
 ## Fix
-Add the `;` at the end of the first line. haconf offers it as a safe fix only when nginx
-accepts both directives that result (their argument counts, their blocks, `on`/`off` for a
-flag); otherwise it offers no fix.
+Add the `;` at the end of the first line. haconf offers the fix only when nginx accepts both
+directives that result (their argument counts, their blocks, `on`/`off` for a flag). It is
+safe when nginx rejects the file as it is (nothing runs with it yet); when nginx accepts it,
+the `;` changes what nginx does, so the fix is applied only with `--unsafe`.
 
 ## References
 - nginx `src/core/ngx_conf_file.c` (`ngx_conf_read_token`: a directive ends only at `;` or `{`)
@@ -98,8 +99,14 @@ fn check(cx: &NgCtx, out: &mut Vec<Diagnostic>) {
             diag
         };
         if split_ok {
+            // When nginx accepts the file as it is, the `;` changes what it does (a
+            // directive it ignored today takes effect): not safe.
             diag = diag.with_fix(Fix {
-                applicability: Applicability::Safe,
+                applicability: if accepted {
+                    Applicability::Unsafe
+                } else {
+                    Applicability::Safe
+                },
                 modes: Vec::new(),
                 message: format!("end `{}` with `;`", d.name.value),
                 edits: vec![Edit { file, span: Span::new(prev.span.end, prev.span.end), replacement: ";".into() }],
