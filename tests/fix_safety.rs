@@ -269,3 +269,23 @@ fn the_nginx_user_fix_is_safe_only_when_the_platform_is_known() {
     let (_, out, _) = run(&["fix", "--diff"], &c);
     assert!(out.contains("+user www-data;"), "{out}");
 }
+
+#[test]
+fn a_fix_that_leaves_its_finding_is_not_applied_again_and_again() {
+    // `state master` corrected shows an instance whose `priority 300` is invalid: KA027's
+    // `priority 255` went in above it on every round, and the invalid one still won.
+    let dir = tempfile::tempdir().unwrap();
+    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/keepalived/KA003/ha1");
+    let node = dir.path().join("ha1");
+    std::fs::create_dir_all(&node).unwrap();
+    for f in common::files_below(&src) {
+        std::fs::copy(&f, node.join(f.file_name().unwrap())).unwrap();
+    }
+    let (_, out, err) = run(&["fix", "--diff"], &node);
+    assert!(out.matches("+    priority 255").count() <= 1, "{out}");
+    let (code, _, _) = run(&["fix", "--write", "--no-backup"], &node);
+    assert_eq!(code, 0, "{err}");
+    // A second run has nothing left to do.
+    let (code, out, err) = run(&["fix", "--diff"], &node);
+    assert_eq!(code, 0, "{out}\n{err}");
+}
