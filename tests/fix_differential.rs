@@ -622,3 +622,130 @@ fn safe_fixes_keep_valid_files_valid_add_no_finding_and_are_idempotent() {
     }
     assert!(problems.is_empty(), "{}", problems.join("\n"));
 }
+
+/// The two slips the nginx fixes exist for, made on a valid file: the first `;` at the end of
+/// a simple directive followed by another directive taken out, and the first keyword whose
+/// argument starts with a digit or `/` glued to it (`listen 80;` → `listen80;`).
+fn mutants(text: &str) -> Vec<(&'static str, String)> {
+    let lines: Vec<&str> = text.split_inclusive('\n').collect();
+    let word = |l: &str| -> Option<String> {
+        let t = l.trim_start();
+        let w: String = t
+            .chars()
+            .take_while(|c| c.is_ascii_lowercase() || *c == '_' || c.is_ascii_digit())
+            .collect();
+        (!w.is_empty() && t[w.len()..].starts_with([' ', '\t'])).then_some(w)
+    };
+    let simple = |l: &str| {
+        let t = l.trim();
+        word(l).is_some()
+            && t.ends_with(';')
+            && !t.contains(['{', '}', '#', '\'', '"'])
+            && t.matches(';').count() == 1
+    };
+    let mut out = Vec::new();
+    for i in 0..lines.len() {
+        if !simple(lines[i]) {
+            continue;
+        }
+        let next = lines[i + 1..].iter().find(|l| !l.trim().is_empty());
+        if next.is_some_and(|n| word(n).is_some()) {
+            let mut m: Vec<String> = lines.iter().map(|s| s.to_string()).collect();
+            let l = &m[i];
+            let at = l.rfind(';').unwrap();
+            m[i] = format!("{}{}", &l[..at], &l[at + 1..]);
+            out.push(("missing `;`", m.concat()));
+            break;
+        }
+    }
+    for i in 0..lines.len() {
+        if !simple(lines[i]) {
+            continue;
+        }
+        let t = lines[i].trim_start();
+        let w = word(lines[i]).unwrap();
+        let rest = &t[w.len()..];
+        if rest.starts_with(' ') && rest[1..].starts_with(|c: char| c.is_ascii_digit() || c == '/')
+        {
+            let mut m: Vec<String> = lines.iter().map(|s| s.to_string()).collect();
+            let indent = &lines[i][..lines[i].len() - t.len()];
+            m[i] = format!("{indent}{w}{}", &rest[1..]);
+            out.push(("glued keyword", m.concat()));
+            break;
+        }
+    }
+    out
+}
+
+#[test]
+fn safe_fixes_of_slips_in_valid_nginx_files_pass_nginx_t() {
+    let test = "safe_fixes_of_slips_in_valid_nginx_files_pass_nginx_t";
+    let Some(shared) = common::shared_or_skip(test) else {
+        return;
+    };
+    if !common::require_tool(test, "nginx", &["-v"]) {
+        return;
+    }
+    let Some(ns) = common::Netns::new(test, &[]) else {
+        return;
+    };
+    let or = Oracles {
+        ns: Some(ns),
+        nginx: true,
+        keepalived: false,
+        before: HashMap::new(),
+    };
+    let tmp = tempfile::tempdir().unwrap();
+    let work = tmp.path().join("nginx");
+    copy_tree(&shared.join("corpus/nginx"), &work);
+    let tsv =
+        std::fs::read_to_string(shared.join("reference/oracle/nginx-t-results.tsv")).unwrap();
+    let (shard, of, _) = sample();
+    let mut counts = Counts::default();
+    let (mut valid, mut made, mut rejected_by_nginx, mut restored, mut left) = (0, 0, 0, 0, 0);
+    let mut problems = Vec::new();
+    let sel = Selection::default();
+    let mut seen = HashSet::new();
+    for (i, line) in tsv.lines().skip(1).enumerate() {
+        let row: Vec<&str> = line.split('\t').collect();
+        if i % of != shard || row[4] != "0" || !seen.insert(row[0].to_owned()) {
+            continue;
+        }
+        let (file, kind) = (work.join(row[0]), row[2]);
+        if or.verdict(&file, Lang::Nginx, kind, &mut counts).is_none_or(|v| !v.ok) {
+            continue;
+        }
+        valid += 1;
+        let original = std::fs::read(&file).unwrap();
+        let text = String::from_utf8_lossy(&original).into_owned();
+        for (slip, mutant) in mutants(&text) {
+            made += 1;
+            std::fs::write(&file, &mutant).unwrap();
+            let broken = !or.verdict(&file, Lang::Nginx, kind, &mut counts).unwrap().ok;
+            rejected_by_nginx += usize::from(broken);
+            let outcome = engine::fix(std::slice::from_ref(&file), true, &sel, false);
+            if outcome.changed.is_empty() {
+                left += 1;
+            } else {
+                for (p, _, new) in &outcome.changed {
+                    std::fs::write(p, new).unwrap();
+                }
+                let after = or.verdict(&file, Lang::Nginx, kind, &mut counts).unwrap();
+                if after.ok {
+                    restored += 1;
+                } else {
+                    problems.push(format!(
+                        "{}: {slip}: the safe fixes ({:?}) leave a file nginx -t rejects",
+                        row[0], outcome.applied
+                    ));
+                }
+            }
+            std::fs::write(&file, &original).unwrap();
+        }
+    }
+    println!(
+        "slips in valid nginx files: {valid} files that nginx -t accepts, {made} slips made ({rejected_by_nginx} rejected by nginx -t), {restored} repaired by safe fixes to a file nginx -t accepts, {left} left for a person, {} nginx -t runs",
+        counts.nginx_runs
+    );
+    assert!(problems.is_empty(), "{}", problems.join("\n"));
+}

@@ -58,7 +58,7 @@ fn syntax_errors(diags: &[Diagnostic], project: &Project) -> HashMap<PathBuf, us
 
 /// What identifies a finding across edits: its rule, its file and its message with numbers
 /// taken out (line numbers and offsets move when text is inserted above).
-type Key = (&'static str, PathBuf, String);
+pub type Key = (&'static str, PathBuf, String);
 
 fn key(d: &Diagnostic, project: &Project) -> Key {
     let mut msg = String::with_capacity(d.message.len());
@@ -195,6 +195,22 @@ fn apply(project: &Project, state: &State, fixes: &[&Diagnostic]) -> State {
     next
 }
 
+/// The fixes grouped by rule and words: the same fix on several nodes is one group.
+fn groups<'a>(fixes: &[&'a Diagnostic]) -> Vec<Vec<&'a Diagnostic>> {
+    let mut out: Vec<Vec<&Diagnostic>> = Vec::new();
+    for &d in fixes {
+        let msg = &d.fix.as_ref().unwrap().message;
+        match out
+            .iter_mut()
+            .find(|g| g[0].code == d.code && &g[0].fix.as_ref().unwrap().message == msg)
+        {
+            Some(g) => g.push(d),
+            None => out.push(vec![d]),
+        }
+    }
+    out
+}
+
 /// Runs the engine over `paths`.
 pub fn fix(paths: &[PathBuf], read_spec: bool, sel: &Selection, with_unsafe: bool) -> Outcome {
     let mut state = State::default();
@@ -207,7 +223,9 @@ pub fn fix(paths: &[PathBuf], read_spec: bool, sel: &Selection, with_unsafe: boo
     let wanted = |a: Applicability| a == Applicability::Safe || with_unsafe;
     let mut rounds = 0;
     let mut tries = 0;
-    while rounds < MAX_ROUNDS && tries < MAX_ROUNDS * 20 {
+    // One fix (group) per round, once a round added a finding and the culprit is unknown.
+    let mut serial = false;
+    while (rounds < MAX_ROUNDS || serial && rounds < MAX_ROUNDS * 10) && tries < MAX_ROUNDS * 30 {
         tries += 1;
         // No fix edits a file that is not text.
         for d in diags.iter_mut() {
@@ -265,6 +283,10 @@ pub fn fix(paths: &[PathBuf], read_spec: bool, sel: &Selection, with_unsafe: boo
         }
         if picked.is_empty() {
             break;
+        }
+        if serial {
+            let first = groups(&picked).swap_remove(0);
+            picked.retain(|d| first.iter().any(|f| std::ptr::eq(*f, *d)));
         }
         let mut next = apply(&project, &state, &picked);
         let before = syntax_errors(&diags, &project);
@@ -345,34 +367,15 @@ pub fn fix(paths: &[PathBuf], read_spec: bool, sel: &Selection, with_unsafe: boo
             && fresh.iter().any(|f| f.severity >= weakest)
         {
             let mut culprits: Vec<(&Diagnostic, String)> = Vec::new();
-            if picked.len() == 1 {
-                let d = picked[0];
-                if let Some(f) = fresh.iter().find(|f| f.severity >= d.severity) {
-                    culprits.push((d, describe(f, &candidate)));
-                }
-            } else {
-                for &d in &safe {
-                    let alone = apply(&project, &state, &[d]);
-                    let p = Project::load_overlaid_modes(
-                        paths,
-                        read_spec,
-                        alone.overlay.clone(),
-                        alone.modes.clone(),
-                    );
-                    let ds = run(&p, sel);
-                    if let Some(f) = new_findings(&counts, &ds, &p)
-                        .into_iter()
-                        .find(|f| f.severity >= d.severity)
-                    {
-                        culprits.push((d, describe(f, &p)));
-                    }
-                }
-                if culprits.is_empty() {
-                    // Only together do they add it: the last safe one waits out.
-                    let d = *safe.last().unwrap();
-                    let f = fresh.iter().find(|f| f.severity >= weakest).unwrap();
-                    culprits.push((d, format!("with the other fixes, {}", describe(f, &candidate))));
-                }
+            if groups(&picked).len() > 1 {
+                // Which one? From here on, one fix at a time (the same fix on several nodes
+                // counts as one: a rule comparing the nodes would see them differ half-way).
+                serial = true;
+                continue;
+            }
+            if let Some(f) = fresh.iter().find(|f| f.severity >= weakest) {
+                let why = describe(f, &candidate);
+                culprits.extend(safe.iter().map(|&d| (d, why.clone())));
             }
             if !culprits.is_empty() {
                 for (d, why) in culprits {

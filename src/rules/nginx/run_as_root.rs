@@ -7,7 +7,8 @@ pub static RULE: Rule = Rule {
     code: "NX010",
     name: "run-as-root",
     severity: Severity::Warning,
-    fix: FixKind::SafeSometimes,
+    // Unsafe unless the node says which platform it is (then the fix is safe).
+    fix: FixKind::Unsafe,
     summary: "`user root`",
     docs: r#"## What it finds
 `user root;` in the main context of nginx.conf.

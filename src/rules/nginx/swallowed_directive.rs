@@ -119,6 +119,14 @@ fn check(cx: &NgCtx, out: &mut Vec<Diagnostic>) {
 /// Whether nginx accepts directive `name` with `args` (and a block or not) in `ctx`: its
 /// argument count, its block, and `on`/`off` for a flag.
 pub fn accepts(name: &str, args: &[crate::syntax::nginx::Word], block: bool, ctx: Context) -> bool {
+    // nginx checks the parameters of some directives by name: `listen 80 server_name x`
+    // fails with `invalid parameter "server_name"`.
+    if name == "listen" && !args.iter().skip(1).all(|a| listen_param(&a.value)) {
+        return false;
+    }
+    if name == "return" && args.len() == 2 && !args[0].value.bytes().all(|b| b.is_ascii_digit()) {
+        return false;
+    }
     let rows = Vocabulary::get().allowed_in(name, ctx);
     rows.iter().any(|r| {
         r.arity.accepts(args.len())
@@ -145,4 +153,18 @@ pub fn swallowed_at(text: &str, d: &Directive, ctx: Context) -> Option<usize> {
                 .iter()
                 .any(|r| !r.third_party)
     })
+}
+
+/// A parameter `listen` accepts after the address (nginx `ngx_http_core_listen`,
+/// `ngx_stream_core_listen`).
+fn listen_param(p: &str) -> bool {
+    const FLAGS: &[&str] = &[
+        "default_server", "default", "ssl", "http2", "quic", "proxy_protocol", "reuseport",
+        "deferred", "bind", "udp",
+    ];
+    const KEYS: &[&str] = &[
+        "backlog=", "rcvbuf=", "sndbuf=", "setfib=", "fastopen=", "accept_filter=",
+        "ipv6only=", "so_keepalive=",
+    ];
+    FLAGS.contains(&p) || KEYS.iter().any(|k| p.starts_with(k))
 }
