@@ -159,7 +159,13 @@ fn bad_examples_render() {
 /// explain`, hover and SARIF) points at the steering repo's notes, which a clone lacks.
 #[test]
 fn rule_docs_refer_only_to_what_a_user_has() {
-    let private = ["../shared", "RULES.md", "DESIGN.md", "keepalived-facts", "ha-pitfalls"];
+    let private = [
+        "../shared",
+        "RULES.md",
+        "DESIGN.md",
+        "keepalived-facts",
+        "ha-pitfalls",
+    ];
     let mut bad = Vec::new();
     for rule in all() {
         let out = common::haconf()
