@@ -35,7 +35,6 @@ const KNOWN_BACK_EDGES: &[(&str, &str)] = &[
     ("diagnostic", "rules"),
     ("cluster", "rules"),
     ("rules", "fix"),
-    ("lsp", "cli"),
 ];
 
 fn layer(module: &str) -> Option<u32> {
