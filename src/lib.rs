@@ -19,6 +19,7 @@ pub mod model;
 pub mod output;
 pub mod project;
 pub mod pull;
+pub mod quiet_panic;
 pub mod rules;
 pub mod shell;
 pub mod source;

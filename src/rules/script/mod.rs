@@ -275,7 +275,9 @@ pub fn targets(db: &SourceDb, node: &Node, model: &NodeModel) -> Vec<Target> {
                 None => (None, false),
             }
         };
-        let shellish = interpreter.as_deref().is_none_or(is_shell);
+        // A compiled program (a NUL byte and no `#!`) is run as it is: nothing to parse.
+        let compiled = !inline && interpreter.is_none() && text.contains('\0');
+        let shellish = !compiled && interpreter.as_deref().is_none_or(is_shell);
         let shell = shellish.then(|| shell_of(text, span.start, errexit));
         out.push(Target {
             file,
