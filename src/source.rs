@@ -81,8 +81,8 @@ impl SourceFile {
         }
     }
 
-    /// Whether the file is not UTF-8 text, and why. A NUL byte, or more than one byte in 20
-    /// that is not UTF-8, makes it binary.
+    /// Whether the file is not UTF-8 text, and why. A NUL byte, or more than one byte in 4
+    /// that is not UTF-8 (random bytes are mostly not), makes it binary.
     pub fn not_text(&self) -> Option<NotText> {
         let (count, first) = self.invalid;
         if let Some(nul) = self.bytes.iter().position(|&b| b == 0) {
@@ -95,7 +95,7 @@ impl SourceFile {
         if count == 0 {
             return None;
         }
-        if count * 20 > self.bytes.len() {
+        if count * 4 > self.bytes.len() {
             return Some(NotText::Binary {
                 offset: first,
                 why: format!(

@@ -283,7 +283,7 @@ pub fn targets(db: &SourceDb, node: &Node, model: &NodeModel) -> Vec<Target> {
         let compiled = !inline && interpreter.is_none() && text.contains('\0');
         // The shell parser takes over 100 bytes of memory per byte of script: a script past
         // MAX_SHELL_PARSE is not parsed (HC009 says so, as a note).
-        let too_big = text.len() > MAX_SHELL_PARSE;
+        let too_big = text.len() > MAX_SHELL_PARSE && !text.contains('\0');
         let shellish = !compiled && !too_big && interpreter.as_deref().is_none_or(is_shell);
         let shell = shellish.then(|| shell_of(text, span.start, errexit));
         out.push(Target {
