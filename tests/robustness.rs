@@ -90,7 +90,9 @@ fn large_file_parses_quickly() {
     let d = node(&[("keepalived.conf", s.as_bytes())]);
     let (code, _, stderr, took) = check(d.path());
     assert!(code == 0 || code == 1, "{stderr}");
-    assert!(took < Duration::from_secs(20), "took {took:?}");
+    // A guard against a hang, not a speed budget: CI machines are shared and slow, and the
+    // budgets are measured by the benchmarks (BENCHMARKS.md).
+    assert!(took < Duration::from_secs(120), "took {took:?}");
 }
 
 #[test]

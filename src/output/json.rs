@@ -1,5 +1,5 @@
 //! `--format json`: one object, `{"version": 1, "diagnostics": [...], "summary": {...}}`, with
-//! the fields DESIGN.md fixes. Secrets are masked.
+//! the fields of the JSON contract (README, *Output formats*). Secrets are masked.
 
 use super::display_path;
 use crate::diagnostic::{Diagnostic, Severity};
