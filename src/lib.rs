@@ -20,6 +20,7 @@ pub mod net;
 pub mod output;
 pub mod project;
 pub mod pull;
+pub mod quiet_panic;
 pub mod rules;
 pub mod shell;
 pub mod source;

@@ -8,6 +8,7 @@ use std::path::Path;
 /// Each top-level module of `src/` and its layer, from the bottom.
 const LAYERS: &[(&str, u32)] = &[
     ("source", 0),
+    ("quiet_panic", 0),
     ("syntax", 1),
     ("vocab", 1),
     ("shell", 1),

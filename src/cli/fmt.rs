@@ -186,14 +186,8 @@ pub fn run(args: FmtArgs) -> i32 {
 
 /// A config's bytes, refusing what `check` would not read either (a 100 MB "config").
 fn read_config(path: &Path) -> std::io::Result<Vec<u8>> {
-    let len = std::fs::metadata(path)?.len();
-    if len > crate::source::MAX_FILE_SIZE {
-        return Err(std::io::Error::other(format!(
-            "{len} bytes: larger than haconf reads ({} MiB)",
-            crate::source::MAX_FILE_SIZE >> 20
-        )));
-    }
-    std::fs::read(path)
+    crate::source::read_regular(path, crate::source::MAX_FILE_SIZE)
+        .map_err(|e| std::io::Error::other(e.to_string()))
 }
 
 /// The one place `fmt` writes a file: through the writer every haconf write uses (atomic,

@@ -186,6 +186,43 @@ pub fn all() -> &'static [&'static Rule] {
     RULES
 }
 
+/// The one finding for a file that is not UTF-8 text (see [`crate::source::NotText`]): an
+/// error for a binary file (not parsed, so nothing else is said about it), a note for text
+/// with a few bytes that are not UTF-8.
+pub fn not_text(
+    code: &'static str,
+    db: &SourceDb,
+    file: crate::source::FileId,
+) -> Option<Diagnostic> {
+    use crate::source::{NotText, Span};
+    let f = db.get(file);
+    Some(match f.not_text()? {
+        NotText::Binary { offset, why } => Diagnostic::new(
+            code,
+            file,
+            Span::new(offset, (offset + 1).min(f.text.len())),
+            format!("not a text file: {why}; haconf does not check it"),
+        )
+        .with_help(
+            "keepalived and nginx read their configs as text: is this the file you meant to ship?",
+        ),
+        NotText::NotUtf8 { offset, count } => {
+            let mut d = Diagnostic::new(
+                code,
+                file,
+                Span::new(offset, (offset + 1).min(f.text.len())),
+                format!(
+                    "not UTF-8 text: {count} byte{} that {} not UTF-8, the first here; haconf reads each as `?`",
+                    if count == 1 { "" } else { "s" },
+                    if count == 1 { "is" } else { "are" }
+                ),
+            );
+            d.severity = Severity::Info;
+            d
+        }
+    })
+}
+
 pub fn by_code(code: &str) -> Option<&'static Rule> {
     all().iter().copied().find(|r| r.code == code)
 }
