@@ -175,6 +175,7 @@ fn a_link_out_of_the_cluster_is_not_written() {
 }
 
 #[test]
+#[cfg_attr(not(haconf_has_tmux), ignore = "needs tmux")]
 fn interactive_in_a_real_terminal() {
     let dir = tempfile::tempdir().unwrap();
     let c = dir.path().join("c");
@@ -245,6 +246,10 @@ fn interactive_without_a_terminal_says_so() {
 /// On every real-world cluster set: after `fix --out` (with and without `--unsafe`), no
 /// finding with a safe fix is left, and fixing the result again changes nothing.
 #[test]
+#[cfg_attr(
+    not(haconf_has_corpus),
+    ignore = "needs the corpus (shared/ beside the repo, or HACONF_SHARED)"
+)]
 fn corpus_sets_are_fixed_to_a_fixed_point() {
     let Some(shared) = common::shared_or_skip("corpus_sets_are_fixed_to_a_fixed_point") else {
         return;

@@ -513,6 +513,12 @@ pub fn unified_diff_secrets(path: &str, old: &[u8], new: &[u8], show_secrets: bo
             crate::output::mask_secrets(&new).into_owned(),
         )
     };
+    // A diff is read on a terminal: control characters of the configs are shown escaped.
+    let (old, new) = (
+        crate::output::escape_controls(&old).into_owned(),
+        crate::output::escape_controls(&new).into_owned(),
+    );
+    let path = crate::output::escape_controls(path);
     let diff = similar::TextDiff::from_lines(&old, &new);
     diff.unified_diff()
         .context_radius(3)

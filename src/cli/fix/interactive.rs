@@ -330,11 +330,19 @@ fn show(d: &Diagnostic, project: &Project, more: usize, show_secrets: bool) {
     let db = &project.db;
     let f = db.get(d.file);
     let (l, c) = f.line_col(d.span.start);
+    let red = crate::output::Redactor::new(db);
+    let esc = |s: &str| {
+        if show_secrets {
+            crate::output::escape_controls(s).into_owned()
+        } else {
+            red.text(s, crate::output::Escape::Text).into_owned()
+        }
+    };
     println!(
         "\n{}:{l}:{c}: {} {}  ({more} more after this one)",
-        display_path(&f.path),
+        crate::output::escape_controls(&display_path(&f.path)),
         d.code,
-        d.message
+        esc(&d.message)
     );
     println!(
         "fix ({}) [{}]: {}",
@@ -344,7 +352,7 @@ fn show(d: &Diagnostic, project: &Project, more: usize, show_secrets: bool) {
             "unsafe"
         },
         d.code,
-        fx.message
+        esc(&fx.message)
     );
     let mut files: Vec<usize> = fx.edits.iter().map(|e| e.file).collect();
     files.sort();

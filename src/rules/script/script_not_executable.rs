@@ -41,7 +41,7 @@ With a host's facts (`facts.json`, written by `haconf pull`), the execute bit is
 own, whatever the mode of the copy being checked.
 
 ## References
-- keepalived-facts: "Scripts without `#!` are run through `system()` and logged with 'Please add a #! shebang'"
+- keepalived runs a script without `#!` through the shell and logs 'Please add a #! shebang' (keepalived's `core/notify.c`)
 - keepalived `core/notify.c` ("Script errors aren't server errors")
 "#,
     check: Check::Script(check),
