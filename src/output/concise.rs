@@ -1,4 +1,4 @@
-//! `--format concise`: one line per finding, `file:line:col: CODE message`.
+//! `--format concise`: one line per finding, `file:line:col: CODE severity: message`.
 
 use super::display_path;
 use crate::diagnostic::Diagnostic;
@@ -10,9 +10,10 @@ pub fn render(db: &SourceDb, diags: &[Diagnostic]) -> String {
         let f = db.get(d.file);
         let (l, c) = f.line_col(d.span.start);
         s.push_str(&format!(
-            "{}:{l}:{c}: {} {}\n",
+            "{}:{l}:{c}: {} {}: {}\n",
             display_path(&f.path),
             d.code,
+            d.severity.as_str(),
             one_line(&d.message)
         ));
     }
