@@ -151,13 +151,14 @@ fn one_line(text: &str) -> String {
 fn location(db: &SourceDb, file: FileId, offset: usize) -> String {
     let f = db.get(file);
     let (l, c) = f.line_col(offset);
-    format!("{}:{l}:{c}", display_path(&f.path))
+    format!("{}:{l}:{c}", super::escape_controls(&display_path(&f.path)))
 }
 
 fn render_group(
     db: &SourceDb,
     g: &Group,
     st: &Style,
+    red: &super::Redactor,
     seen_notes: &mut HashSet<(String, Vec<(FileId, usize)>)>,
     out: &mut String,
 ) {
@@ -208,9 +209,7 @@ fn render_group(
     }
     let _ = writeln!(out, "{pad}{} {}", st.paint("1;34", "-->"), one_line(&at));
     // The line, secrets masked, tabs as spaces, with carets under the span.
-    let src: String = super::mask_secrets(f.line_text(line))
-        .trim_end()
-        .replace('\t', " ");
+    let src: String = red.line(d.file, line).trim_end().replace('\t', " ");
     let src_chars = src.chars().count();
     const MAX: usize = 120;
     let shown: String = src.chars().take(MAX).collect();
@@ -295,11 +294,18 @@ fn render_group(
 /// colours.
 pub fn render(db: &SourceDb, diags: &[Diagnostic], color: bool) -> String {
     let st = Style { color };
+    // Secrets masked and control characters escaped in every text shown.
+    let red = super::Redactor::new(db);
+    let shown: Vec<Diagnostic> = diags
+        .iter()
+        .map(|d| red.diag(d, super::Escape::Text).into_owned())
+        .collect();
+    let diags = &shown[..];
     let groups = groups(db, diags);
     let mut seen = HashSet::new();
     let mut out = String::new();
     for g in &groups {
-        render_group(db, g, &st, &mut seen, &mut out);
+        render_group(db, g, &st, &red, &mut seen, &mut out);
     }
     out.push_str(&summary_of(diags, groups.len()));
     out

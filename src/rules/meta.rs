@@ -31,7 +31,7 @@ Correct the key or value; `schemas/haconf.schema.json` lets an editor with a TOM
 server (taplo, Even Better TOML) check the file as you type.
 
 ## References
-- DESIGN.md, *The cluster spec: haconf.toml*
+- docs/generate.md, *The spec*
 "#,
     check: Check::Engine,
     bad: &[(

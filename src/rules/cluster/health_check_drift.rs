@@ -34,7 +34,7 @@ of) the odd node's, and its `track_script` block replaces the odd node's. The sc
 themselves are not copied; KA018 says when a node lacks one.
 
 ## References
-- RULES.md, *Failover analysis*; acassen/keepalived#535
+- `haconf check --failover` prints the model's table (README, *Using it*); https://github.com/acassen/keepalived/issues/535
 "#,
     check: Check::Cluster(check),
     bad: &[

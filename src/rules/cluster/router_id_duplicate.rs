@@ -31,7 +31,7 @@ global_defs {
 `router_id` = the node's name (a safe fix: it changes labels only).
 
 ## References
-- keepalived-facts: router_id is used in SMTP alerts and SNMP only
+- `router_id` names the node in SMTP alerts and SNMP only (keepalived.conf(5): https://www.keepalived.org/manpage.html)
 "#,
     check: Check::Cluster(check),
     bad: &[

@@ -35,7 +35,7 @@ virtual_router_id 52
 Align the config to the spec (VRID and addresses: a safe fix), or update the spec.
 
 ## References
-- DESIGN.md, *The cluster spec*
+- docs/generate.md, *The spec*
 "#,
     check: Check::Cluster(check),
     bad: &[

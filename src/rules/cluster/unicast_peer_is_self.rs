@@ -32,7 +32,7 @@ unicast_peer {
 Delete the entry (a safe fix).
 
 ## References
-- keepalived-facts: "keepalived sends to every listed peer, self included"
+- keepalived sends its adverts to every listed `unicast_peer`, its own address included (keepalived's `vrrp/vrrp.c`)
 "#,
     check: Check::Cluster(check),
     bad: &[(

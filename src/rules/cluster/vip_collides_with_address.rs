@@ -32,7 +32,7 @@ virtual_ipaddress {
 Pick an unused host address of the subnet for the VIP.
 
 ## References
-- keepalived-facts: keepalived does not check network/broadcast addresses
+- keepalived adds a `virtual_ipaddress` without checking for network or broadcast addresses (keepalived.conf(5): https://www.keepalived.org/manpage.html)
 "#,
     check: Check::Cluster(check),
     bad: &[(

@@ -39,7 +39,7 @@ virtual_ipaddress {
 Use an address of the nodes' subnet, with the subnet's prefix length.
 
 ## References
-- keepalived-facts: keepalived does not check the VIP against the interface subnet
+- keepalived adds a `virtual_ipaddress` without checking it against the interface's subnet (keepalived.conf(5): https://www.keepalived.org/manpage.html)
 "#,
     check: Check::Cluster(check),
     bad: &[(

@@ -36,7 +36,7 @@ Make the probe's own time limit (`curl --max-time`, which takes fractions) short
 
 ## References
 - keepalived `vrrp/vrrp_track.c`, `core/notify.c` (script timeouts)
-- acassen/keepalived#535
+- https://github.com/acassen/keepalived/issues/535
 "#,
     check: Check::Node(check),
     bad: &[(

@@ -40,7 +40,8 @@ authentication {
 ```
 
 ## References
-- keepalived-facts, *Several statements on one line*; acassen/keepalived#2256
+- keepalived reads one statement per line: the words after the first keyword are its arguments (keepalived.conf(5): https://www.keepalived.org/manpage.html)
+- https://github.com/acassen/keepalived/issues/2256
 "#,
     check: Check::Keepalived(check),
     bad: &[(

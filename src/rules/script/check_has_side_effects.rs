@@ -38,7 +38,7 @@ service command (a file write needs a person).
 
 ## References
 - systemd.service(5), `Restart=`
-- ha-pitfalls-and-generators: checks that restart the service they check
+- a common pattern in published guides: checks that restart the service they check
 "#,
     check: Check::Script(check),
     bad: &[

@@ -35,7 +35,7 @@ Ask nginx to serve a request: `curl -fsS -o /dev/null --max-time 1 http://127.0.
 `haconf fix --unsafe` replaces a check of the nginx process with such a probe.
 
 ## References
-- ha-pitfalls-and-generators: "process checks prove existence, not service"
+- a process that exists is not a service that answers (a hung or misconfigured nginx still has its processes)
 - keepalived.conf(5), `vrrp_script`
 "#,
     check: Check::Script(check),

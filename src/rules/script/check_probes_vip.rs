@@ -39,7 +39,7 @@ Probe the node's own nginx: `http://127.0.0.1/` (with nginx listening on the wil
 address, NX011), or the node's own address.
 
 ## References
-- ha-pitfalls-and-generators: checks that probe the VIP
+- a common pattern in published guides: checks that probe the VIP
 "#,
     check: Check::Script(check),
     bad: &[(

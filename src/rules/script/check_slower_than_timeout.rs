@@ -36,7 +36,7 @@ Keep every wait well below the timeout (and the timeout below the interval), or 
 waits: a check reports, it does not wait for repairs.
 
 ## References
-- keepalived-facts: `timeout` "= interval ... On expiry: SIGTERM to the process group, SIGKILL 2 s later. This counts as a failure."
+- `vrrp_script` `timeout` defaults to the interval; on expiry keepalived sends SIGTERM to the script's process group, SIGKILL later, and counts a failure (keepalived.conf(5): https://www.keepalived.org/manpage.html)
 "#,
     check: Check::Script(check),
     bad: &[

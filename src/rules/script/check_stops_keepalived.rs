@@ -34,8 +34,8 @@ fi
 `haconf fix --unsafe` makes that replacement.
 
 ## References
-- keepalived-facts: `vrrp_script` results, weights and FAULT
-- ha-pitfalls-and-generators: vendor guides that stop keepalived from the check
+- `vrrp_script` results, weights and FAULT: keepalived.conf(5): https://www.keepalived.org/manpage.html
+- vendor guides that stop keepalived from the check, such as the one behind examples/seed-cluster
 "#,
     check: Check::Script(check),
     bad: &[
