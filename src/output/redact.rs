@@ -260,9 +260,12 @@ impl<'a> Redactor<'a> {
 
     /// Whether a byte range of a file touches a secret.
     pub fn touches_secret(&self, file: FileId, span: Span) -> bool {
+        // The spans are in file order and do not overlap: the first one that ends at or after
+        // `span.start` is the only candidate.
         self.spans.get(&file).is_some_and(|v| {
-            v.iter()
-                .any(|s| span.start <= s.end && s.start <= span.end.max(span.start))
+            let i = v.partition_point(|s| s.end < span.start);
+            v.get(i)
+                .is_some_and(|s| s.start <= span.end.max(span.start))
         })
     }
 
@@ -443,6 +446,11 @@ mod tests {
             "say *********\\x1b"
         );
         assert_eq!(&*r.source(0), "auth_pass ***\nauth_pass ***********\n");
+        assert!(r.touches_secret(0, Span::new(10, 10)));
+        assert!(r.touches_secret(0, Span::new(0, 11)));
+        assert!(!r.touches_secret(0, Span::new(0, 9)));
+        assert!(r.touches_secret(0, Span::new(24, 30)));
+        assert!(!r.touches_secret(0, Span::new(14, 23)));
     }
 
     #[test]
