@@ -8,7 +8,7 @@
 //! versioned (`"version": 1`) so that an older haconf refuses a newer file instead of
 //! misreading it.
 
-use crate::cluster::spec::Net;
+use crate::net::Net;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::net::IpAddr;

@@ -16,6 +16,7 @@ pub mod generate;
 pub mod lab;
 pub mod lsp;
 pub mod model;
+pub mod net;
 pub mod output;
 pub mod project;
 pub mod pull;

@@ -12,13 +12,24 @@ fn codes_with_safe_fix(dir: &std::path::Path) -> Vec<String> {
         .output()
         .unwrap();
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
-    v["diagnostics"]
+    let mut left: Vec<String> = v["diagnostics"]
         .as_array()
         .unwrap()
         .iter()
         .filter(|d| d["fix"]["applicability"] == "safe")
         .map(|d| d["code"].as_str().unwrap().to_owned())
-        .collect()
+        .collect();
+    // Safe fixes the engine's safety net rejects (and says so) are not left to apply.
+    let fix = haconf().args(["fix", "--diff"]).arg(dir).output().unwrap();
+    for line in String::from_utf8_lossy(&fix.stderr).lines() {
+        if let Some(rest) = line.strip_prefix("warning: rejected the safe ") {
+            let code = rest.split(' ').next().unwrap_or_default();
+            if let Some(i) = left.iter().position(|c| c == code) {
+                left.remove(i);
+            }
+        }
+    }
+    left
 }
 
 #[test]

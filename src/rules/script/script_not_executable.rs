@@ -70,6 +70,11 @@ fn check(cx: &ScriptCtx, out: &mut Vec<Diagnostic>) {
         return;
     }
     let f = cx.db.get(t.file);
+    // A compiled program (ELF) needs no `#!`: the kernel runs it as it is.
+    let elf = f.bytes.starts_with(b"\x7fELF");
+    // A file that is not text is never edited (not even its mode): a fix cannot know what
+    // it is.
+    let text = crate::fix::is_text(&f.bytes);
     let first_end = f.text.find('\n').unwrap_or(f.text.len());
     let first = &f.text[..first_end];
     if f.text.starts_with("#!") && first.ends_with('\r') {
@@ -94,10 +99,11 @@ fn check(cx: &ScriptCtx, out: &mut Vec<Diagnostic>) {
                 modes: Vec::new(),
                 message: "convert to Unix line endings".into(),
                 edits,
-            }),
+            })
+            .with_fix_if(text),
         );
     }
-    if !f.text.starts_with("#!") {
+    if !elf && !f.text.starts_with("#!") {
         let typo = first.starts_with('#') && first.contains("/bin/");
         let (msg, edit) = if typo {
             (
@@ -127,16 +133,19 @@ fn check(cx: &ScriptCtx, out: &mut Vec<Diagnostic>) {
         } else {
             "add `#!/bin/sh` (how keepalived runs it today)".to_string()
         };
-        out.push(
-            cx.diag("HC006", Span::new(0, first_end), msg)
-                .with_help("start the script with `#!/bin/sh`, or `#!/bin/bash` when it uses bash")
-                .with_fix(Fix {
-                    applicability: Applicability::Safe,
-                    modes: Vec::new(),
-                    message: fix_msg,
-                    edits: vec![edit],
-                }),
-        );
+        let d = cx
+            .diag("HC006", Span::new(0, first_end), msg)
+            .with_help("start the script with `#!/bin/sh`, or `#!/bin/bash` when it uses bash");
+        out.push(if text {
+            d.with_fix(Fix {
+                applicability: Applicability::Safe,
+                modes: Vec::new(),
+                message: fix_msg,
+                edits: vec![edit],
+            })
+        } else {
+            d
+        });
     }
     // The host's own mode, when its facts have it (`haconf pull`), is the one keepalived sees:
     // a copy may have lost the bit, or gained it.
@@ -165,7 +174,7 @@ fn check(cx: &ScriptCtx, out: &mut Vec<Diagnostic>) {
             .with_help("`chmod 755` the script on every node (and in the tool that deploys it)");
         // Only the copy can be fixed here: one that is executable already has nothing to fix,
         // whatever the host has.
-        out.push(if p.executable {
+        out.push(if p.executable || !text {
             d
         } else {
             d.with_fix(Fix {
