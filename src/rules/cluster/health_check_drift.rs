@@ -10,6 +10,9 @@ pub static RULE: Rule = Rule {
     code: "CL016",
     name: "health-check-drift",
     severity: Severity::Warning,
+    group: crate::rules::Group::Suspicious,
+    default: true,
+    why: "failover works on one node and not on the other",
     fix: FixKind::Unsafe,
     summary: "health checks differ between nodes: missing on some, different scripts, or different interval / weight / fall / rise",
     docs: r#"## What it finds

@@ -8,6 +8,9 @@ pub static RULE: Rule = Rule {
     code: "CL019",
     name: "keepalived-option-drift",
     severity: Severity::Warning,
+    group: crate::rules::Group::Suspicious,
+    default: true,
+    why: "the nodes behave differently once they hold the VIP",
     fix: FixKind::Safe,
     summary: "instance options that should match differ between nodes (notify scripts, track_interface, garp settings, ...)",
     docs: r#"## What it finds

@@ -10,6 +10,9 @@ pub static RULE: Rule = Rule {
     code: "CL015",
     name: "nginx-config-drift",
     severity: Severity::Warning,
+    group: crate::rules::Group::Suspicious,
+    default: true,
+    why: "the backup serves differently after failover",
     fix: FixKind::Unsafe,
     summary: "nginx configs differ between nodes beyond what haconf.toml declares per-node",
     docs: r#"## What it finds

@@ -8,6 +8,9 @@ pub static RULE: Rule = Rule {
     code: "CL004",
     name: "priority-tie",
     severity: Severity::Warning,
+    group: crate::rules::Group::Suspicious,
+    default: true,
+    why: "the master is chosen by IP address, not by the configuration",
     fix: FixKind::SafeSometimes,
     summary: "two nodes share a priority: the higher IP wins, surprisingly",
     docs: r#"## What it finds

@@ -7,6 +7,9 @@ pub static RULE: Rule = Rule {
     code: "KA025",
     name: "no-health-check",
     severity: Severity::Warning,
+    group: crate::rules::Group::Suspicious,
+    default: false,
+    why: "many clusters move the VIP on host failure only, or check the service elsewhere (LVS real servers); opt in where every instance must track its service",
     fix: FixKind::None,
     summary: "an instance tracks no script, process or file: nginx can die and the VIP stays",
     docs: r#"## What it finds
@@ -58,8 +61,13 @@ fn check(cx: &NodeCtx, out: &mut Vec<Diagnostic>) {
             inst.name.file,
             inst.name.span,
             format!(
-                "`{}` tracks no health check: if nginx dies, this node keeps the VIP",
-                inst.name.value
+                "`{}` tracks no health check: if {} dies, this node keeps the VIP",
+                inst.name.value,
+                if cx.node().nginx.is_empty() {
+                    "the service it fronts"
+                } else {
+                    "nginx"
+                }
             ),
         ));
     }

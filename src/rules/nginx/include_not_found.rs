@@ -8,6 +8,9 @@ pub static RULE: Rule = Rule {
     code: "NX005",
     name: "include-not-found",
     severity: Severity::Warning,
+    group: crate::rules::Group::Correctness,
+    default: true,
+    why: "nginx refuses to start (a plain path) or silently loads nothing (a glob)",
     fix: FixKind::None,
     summary: "`include` that matches nothing (relative paths resolve against the conf dir)",
     docs: r#"## What it finds

@@ -7,6 +7,9 @@ pub static RULE: Rule = Rule {
     code: "NX010",
     name: "run-as-root",
     severity: Severity::Warning,
+    group: crate::rules::Group::Security,
+    default: true,
+    why: "worker processes run as root: a bug in nginx or a module owns the host",
     fix: FixKind::Unsafe,
     summary: "`user root`",
     docs: r#"## What it finds

@@ -9,6 +9,9 @@ pub static RULE: Rule = Rule {
     code: "HC006",
     name: "script-not-executable",
     severity: Severity::Error,
+    group: crate::rules::Group::Correctness,
+    default: true,
+    why: "a check that cannot run counts as success; in a repository layout modes are set at deploy time, so a missing execute bit is info there",
     fix: FixKind::Safe,
     summary: "missing shebang, or no execute bit",
     docs: r#"## What it finds
@@ -153,8 +156,8 @@ fn check(cx: &ScriptCtx, out: &mut Vec<Diagnostic>) {
         let mode = on_host
             .and_then(|f| f.mode.as_deref())
             .map_or(String::new(), |m| format!(" on the host (mode {m})"));
-        let d = cx
-            .diag(
+        let mut d = if cx.deployed {
+            cx.diag(
                 "HC006",
                 Span::new(0, first_end),
                 format!(
@@ -162,7 +165,22 @@ fn check(cx: &ScriptCtx, out: &mut Vec<Diagnostic>) {
                     p.configured
                 ),
             )
-            .with_help("`chmod 755` the script on every node (and in the tool that deploys it)");
+            .with_help("`chmod 755` the script on every node (and in the tool that deploys it)")
+        } else {
+            // A flat repository: modes are usually set when the files are deployed.
+            cx.diag(
+                "HC006",
+                Span::new(0, first_end),
+                format!(
+                    "`{}` has no execute bit in this repository: unless the deploy sets it, keepalived cannot run it, and a check that cannot run counts as success",
+                    p.configured
+                ),
+            )
+            .with_help("make sure the deploy installs it with mode 755 (or `chmod +x` it here); a tree laid out as `etc/keepalived/...`, or pulled with `haconf pull`, is checked as deployed")
+        };
+        if !cx.deployed {
+            d.severity = Severity::Info;
+        }
         // Only the copy can be fixed here: one that is executable already has nothing to fix,
         // whatever the host has.
         out.push(if p.executable {
