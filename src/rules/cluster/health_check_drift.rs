@@ -17,12 +17,17 @@ pub static RULE: Rule = Rule {
     summary: "health checks differ between nodes: missing on some, different scripts, or different interval / weight / fall / rise",
     docs: r#"## What it finds
 An instance whose tracked scripts differ between nodes: a check tracked on some nodes only, a
-different command, or a different `interval`, `timeout`, effective `weight`, `fall` or `rise`.
+different command, or a different `interval`, `timeout`, `fall` or `rise`, or a weight of
+another direction (0 on one node, −20 on another).
+
+Not reported: the same script content installed at different paths, and weights of the same
+direction but different size — weights are tuned against each node's priority, and whether
+failover still works is CL013's question.
 
 ## Why it matters
 Failover is a comparison of priorities, so both sides must move by the same rules. A check on
-the master only means the backup keeps the VIP when its own nginx is dead; a weight of −5 on
-one node and −50 on the other means the model you reasoned about is not the one that runs.
+the master only means the backup keeps the VIP when its own nginx is dead; a weight of 0 on
+one node and −50 on the other means only one side ever gives the VIP up.
 
 ## Example
 ```
@@ -62,7 +67,7 @@ themselves are not copied; KA018 says when a node lacks one.
     ],
 };
 
-/// What a node's checks for one instance amount to, as comparable text.
+/// What a node's checks for one instance amount to, as comparable text: for messages.
 fn summary(ka: &Keepalived, inst: &Instance) -> Vec<String> {
     let mut v: Vec<String> = inst
         .track_scripts
@@ -85,15 +90,60 @@ fn summary(ka: &Keepalived, inst: &Instance) -> Vec<String> {
     v
 }
 
+/// What decides whether two nodes' checks behave alike: a script file by its content (the
+/// same script installed at another path is the same check), and a weight by its direction
+/// only (the size of a weight is tuned against each node's priority, which CL013 judges).
+fn behaviour(cx: &ClusterCtx, n: usize, inst: &Instance) -> Vec<String> {
+    let ka = &cx.cm.nodes[n].keepalived;
+    let node = &cx.cluster.nodes[n];
+    let mut v: Vec<String> = inst
+        .track_scripts
+        .iter()
+        .map(|t| match ka.script(&t.name) {
+            Some(s) => {
+                let cmd = s.script.as_ref().map_or("", |c| c.value.as_str());
+                let prog = crate::project::command_program(cmd);
+                let what = match prog
+                    .as_deref()
+                    .and_then(|p| node.program(p))
+                    .and_then(|p| p.file)
+                {
+                    Some(f) => {
+                        let rest = cmd.split_whitespace().skip(1).collect::<Vec<_>>().join(" ");
+                        format!("file:{}:{rest}", cx.db.get(f).text)
+                    }
+                    None => cmd.to_string(),
+                };
+                let w = t.weight.unwrap_or_else(|| s.weight());
+                format!(
+                    "{what} {} {} {} {} {}",
+                    s.interval(),
+                    s.timeout(),
+                    w.signum(),
+                    s.fall(),
+                    s.rise()
+                )
+            }
+            None => format!("`{}` (undefined)", t.name),
+        })
+        .collect();
+    v.sort();
+    v
+}
+
 fn check(cx: &ClusterCtx, out: &mut Vec<Diagnostic>) {
     for (j, members) in shared(cx) {
+        let same: Vec<Vec<String>> = members
+            .iter()
+            .map(|(n, i)| behaviour(cx, *n, i))
+            .collect();
+        if same.iter().all(|s| *s == same[0]) {
+            continue;
+        }
         let sums: Vec<Vec<String>> = members
             .iter()
             .map(|(n, i)| summary(&cx.cm.nodes[*n].keepalived, i))
             .collect();
-        if sums.iter().all(|s| *s == sums[0]) {
-            continue;
-        }
         let want = majority(&sums);
         // The node to copy from: one of the majority, else the highest-priority node.
         let reference = match &want {

@@ -15,7 +15,8 @@ pub static RULE: Rule = Rule {
     summary: "instance options that should match differ between nodes (notify scripts, track_interface, garp settings, ...)",
     docs: r#"## What it finds
 Options of one instance that are set differently — or only on some nodes — although they should
-be the same everywhere: notify scripts, `track_interface`, `dont_track_primary`, garp settings,
+be the same everywhere: notify scripts (the program; its arguments may name the node, as
+`notify.sh ha1` does), `track_interface`, `dont_track_primary`, garp settings,
 `use_vmac`, `smtp_alert`, `accept`/`no_accept`, `strict_mode`, `nopreempt`, `preempt_delay`...
 The per-node settings (state, priority, interface name, addresses, peers) are not compared.
 
@@ -117,6 +118,18 @@ fn check(cx: &ClusterCtx, out: &mut Vec<Diagnostic>) {
                 .collect();
             if vals.iter().all(|v| *v == vals[0]) {
                 continue;
+            }
+            // Notify commands that run the same program on every node with other arguments:
+            // the arguments name the node itself or its peer (`notify.sh ha1`,
+            // `alert.py '10.0.0.1 is master'`), a difference that is meant.
+            if key.starts_with("notify") {
+                let progs: Vec<Option<String>> = vals
+                    .iter()
+                    .map(|v| v.and_then(|c| crate::project::command_program(c)))
+                    .collect();
+                if progs.iter().all(|p| p.is_some() && *p == progs[0]) {
+                    continue;
+                }
             }
             let want = majority(&vals);
             // The value to align on: the majority's, else the highest-priority node's.
