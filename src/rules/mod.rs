@@ -460,7 +460,15 @@ pub fn run_full<'p>(project: &'p Project, sel: &Selection) -> Outcome<'p> {
             );
         }
     }
-    let mut out = suppress::apply(project, out, &|c| sel.enabled(c));
+    // A code counts as enabled for suppressions when the command line or any cluster's
+    // `[lint]` enables it (HA002 is opt-in, often through `extend-select`).
+    let locals: Vec<LocalSelection> = clusters
+        .iter()
+        .map(|(_, cm)| sel.with_spec(cm.spec.as_ref()))
+        .collect();
+    let mut out = suppress::apply(project, out, &|c| {
+        sel.enabled(c) || locals.iter().any(|l| l.enabled(c))
+    });
     sort_dedup(db, &mut out);
     Outcome {
         diagnostics: out,
@@ -532,8 +540,7 @@ fn check_scripts(
 /// `[lint] deploy-sets-modes`); false in a flat repository layout, where scripts are often
 /// installed, and their modes set, by the deploy.
 pub fn tree_is_deployed(node: &Node, deploy_sets_modes: bool) -> bool {
-    node.facts.is_some()
-        || (node.layout == crate::project::Layout::Etc && !deploy_sets_modes)
+    node.facts.is_some() || (node.layout == crate::project::Layout::Etc && !deploy_sets_modes)
 }
 
 /// `[lint] deploy-sets-modes` of a cluster's spec.

@@ -1,8 +1,8 @@
 //! CL018: a cluster that relies on multicast.
 
 use super::{node_name, shared};
-use crate::diagnostic::{Applicability, Diagnostic, Edit, Fix, Severity};
 use crate::cluster::spec::Network;
+use crate::diagnostic::{Applicability, Diagnostic, Edit, Fix, Severity};
 use crate::rules::{Check, ClusterCtx, FixKind, Rule};
 
 pub static RULE: Rule = Rule {
@@ -104,39 +104,34 @@ fn check(cx: &ClusterCtx, out: &mut Vec<Diagnostic>) {
             .iter()
             .map(|(n, i)| cx.cm.member_address(*n, i))
             .collect();
-        let mut d = Diagnostic::new(
-            "CL018",
-            first.name.file,
-            first.name.span,
-            {
-                let nodes = members
-                    .iter()
-                    .map(|(n, _)| format!("`{}`", node_name(cx, *n)))
-                    .collect::<Vec<_>>()
-                    .join(", ");
-                if network == Some(Network::Cloud) {
-                    format!(
-                        "`{}` on nodes {nodes} relies on multicast, which this cloud network (`network = \"cloud\"`) drops: every node becomes MASTER",
-                        j.name
-                    )
-                } else if meant_unicast || spec_unicast {
-                    format!(
-                        "`{}` on nodes {nodes} relies on multicast although {} unicast: where the network drops multicast (most clouds do), every node becomes MASTER",
-                        j.name,
-                        if spec_unicast {
-                            "haconf.toml asks for"
-                        } else {
-                            "`unicast_src_ip` shows it means"
-                        }
-                    )
-                } else {
-                    format!(
-                        "`{}` on nodes {nodes} relies on multicast: fine on a LAN or a container bridge, but where the network drops it (most clouds do), every node becomes MASTER",
-                        j.name
-                    )
-                }
-            },
-        );
+        let mut d = Diagnostic::new("CL018", first.name.file, first.name.span, {
+            let nodes = members
+                .iter()
+                .map(|(n, _)| format!("`{}`", node_name(cx, *n)))
+                .collect::<Vec<_>>()
+                .join(", ");
+            if network == Some(Network::Cloud) {
+                format!(
+                    "`{}` on nodes {nodes} relies on multicast, which this cloud network (`network = \"cloud\"`) drops: every node becomes MASTER",
+                    j.name
+                )
+            } else if meant_unicast || spec_unicast {
+                format!(
+                    "`{}` on nodes {nodes} relies on multicast although {} unicast: where the network drops multicast (most clouds do), every node becomes MASTER",
+                    j.name,
+                    if spec_unicast {
+                        "haconf.toml asks for"
+                    } else {
+                        "`unicast_src_ip` shows it means"
+                    }
+                )
+            } else {
+                format!(
+                    "`{}` on nodes {nodes} relies on multicast: fine on a LAN or a container bridge, but where the network drops it (most clouds do), every node becomes MASTER",
+                    j.name
+                )
+            }
+        });
         if !known_bad {
             // Docker bridges, VirtualBox labs and LANs carry multicast: without a declared
             // network this is a fact to know, not a defect.
@@ -184,7 +179,11 @@ fn check(cx: &ClusterCtx, out: &mut Vec<Diagnostic>) {
         if !known_bad {
             d.help = Some(format!(
                 "say which network this is in haconf.toml: `[cluster] network = \"lan\"` (multicast works; this note goes away) or `network = \"cloud\"` (this becomes a warning){}",
-                if d.fix.is_some() { "" } else { "; on a cloud, configure `unicast_src_ip` and `unicast_peer` on every node" }
+                if d.fix.is_some() {
+                    ""
+                } else {
+                    "; on a cloud, configure `unicast_src_ip` and `unicast_peer` on every node"
+                }
             ));
         }
         d.node = Some(node_name(cx, n0).to_owned());

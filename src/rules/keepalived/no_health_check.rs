@@ -16,6 +16,10 @@ pub static RULE: Rule = Rule {
 A `vrrp_instance` without `track_script`, `track_process` or `track_file` (and not in a sync
 group that tracks one).
 
+This rule is opt-in (`--extend-select KA025`): many clusters move the VIP on host failure
+only, on purpose, or check their service elsewhere (an LVS director's `virtual_server`
+checkers).
+
 ## Why it matters
 keepalived then only fails over when the whole node (or its interface) goes away. When nginx
 crashes or hangs, the node keeps the VIP and every request fails.

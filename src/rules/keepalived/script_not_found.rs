@@ -25,6 +25,12 @@ The program of a `vrrp_script` or `notify*` command that:
   HC006, which also checks its `#!` line).
 A bare name (`killall`, `pidof`) is looked up in `PATH` by keepalived and is not reported.
 
+A script absent from the node, or without its execute bit, is an error only where the tree
+shows what the host has: an `etc/` overlay (`ha1/etc/keepalived/...`) or the host's facts. In
+a flat repository layout the deploy often ships scripts and sets modes, so there it is info
+(and everywhere with `[lint] deploy-sets-modes = true`). A path wrapped in typographic quotes
+is KA026's finding, not this one's.
+
 With a host's facts (`facts.json`, written by `haconf pull`), what the host has decides:
 a program missing there (system directories included) or without its execute bit there is
 reported, whatever the copy being checked holds; one the host has is not.
@@ -80,7 +86,8 @@ fn check(cx: &NodeCtx, out: &mut Vec<Diagnostic>) {
     for i in &ka.instances {
         cmds.extend(i.notify.iter().map(|n| (&n.1, false)));
     }
-    let deployed = crate::rules::tree_is_deployed(cx.node(), crate::rules::deploy_sets_modes(cx.cm));
+    let deployed =
+        crate::rules::tree_is_deployed(cx.node(), crate::rules::deploy_sets_modes(cx.cm));
     for (c, is_check) in cmds {
         let Some(prog) = command_program(&c.value) else {
             continue;
@@ -89,7 +96,9 @@ fn check(cx: &NodeCtx, out: &mut Vec<Diagnostic>) {
             continue;
         }
         // Paste debris around the path is KA026's finding, with its fix: one cause, one report.
-        if prog.starts_with(['\u{201c}', '\u{201d}', '\u{2018}', '\u{2019}', '\u{ab}', '\u{bb}']) {
+        if prog.starts_with([
+            '\u{201c}', '\u{201d}', '\u{2018}', '\u{2019}', '\u{ab}', '\u{bb}',
+        ]) {
             continue;
         }
         let mut in_repo_only = false;

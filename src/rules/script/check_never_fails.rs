@@ -23,6 +23,10 @@ programs) can fail; actions (`systemctl start`, `kill`), `echo`, `sleep` and the
 taken as succeeding, since their status says whether the action worked, not whether the
 service is healthy. Every place where the script ends with status 0 is shown.
 
+Also a check whose only probes look for keepalived's own process (`killall -0 keepalived`,
+`pidof keepalived`, `systemctl is-active keepalived`): keepalived is running whenever it runs
+the check, so the probe always succeeds.
+
 ## Why it matters
 keepalived only looks at the exit status. A check that restarts nginx, prints "down" and
 falls off the end exits 0: the `vrrp_script` stays OK, its weight never applies, and the VIP

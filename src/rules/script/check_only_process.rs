@@ -34,8 +34,15 @@ vrrp_script chk_nginx {
 ```
 
 ## Fix
-Ask nginx to serve a request: `curl -fsS -o /dev/null --max-time 1 http://127.0.0.1/`.
-`haconf fix --unsafe` replaces a check of the nginx process with such a probe.
+Ask the service to answer, with a time limit. The message names the service the check looks
+for and the help suggests a probe that fits it:
+- nginx, haproxy and other HTTP servers: `curl -fsS -o /dev/null --max-time 1 http://127.0.0.1/`;
+- kube-apiserver: `curl -fsSk --max-time 1 https://127.0.0.1:6443/healthz`;
+- MySQL: `mysql --connect-timeout=1 -e 'SELECT 1'`; PostgreSQL: `pg_isready -t 1`;
+- Redis: `redis-cli -t 1 ping` (and compare with `PONG`).
+
+`haconf fix --unsafe` replaces a check of the nginx process with an HTTP probe. A check of
+keepalived's own process is HC001 (it can never fail), not this rule.
 
 ## References
 - ha-pitfalls-and-generators: "process checks prove existence, not service"

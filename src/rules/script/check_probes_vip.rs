@@ -19,6 +19,10 @@ pub static RULE: Rule = Rule {
 A probe (`curl`, `wget`, `nc`, `telnet`, ...) whose target address is one of the node's
 virtual IPs, written literally or through a variable the script sets once (`IP=...`).
 
+Not reported: a VIP probe guarded by a test that this node holds the VIP (`if ip addr | grep
+-q $VIP; then curl https://$VIP:6443/; fi`, kubeadm's `check_apiserver.sh`): it only runs
+where the VIP is local, so it tests this node's own service.
+
 ## Why it matters
 The VIP is served by whichever node holds it. On the master the check tests itself; on a
 backup it tests the master, so a backup with a dead nginx looks healthy and is ready to take
@@ -105,7 +109,7 @@ fn check(cx: &ScriptCtx, out: &mut Vec<Diagnostic>) {
             .iter()
             .find_map(|a| super::service_named(a))
             .unwrap_or(if cx.model.nginx.listens.is_empty() {
-                "the service"
+                "service"
             } else {
                 "nginx"
             });
@@ -117,7 +121,7 @@ fn check(cx: &ScriptCtx, out: &mut Vec<Diagnostic>) {
                     "the probe targets {addr}, a VIP of `{inst}`: it tests whichever node holds the VIP, not this node's {service}"
                 ),
             )
-            .with_help(format!("probe the local {service} (`127.0.0.1`) or this node's own address, or probe the VIP only when this node holds it (`if ip -o addr | grep -qF ' {addr}/'; then ...`)"))
+            .with_help(format!("probe this node's {service} on `127.0.0.1` or the node's own address, or probe the VIP only when this node holds it (`if ip -o addr | grep -qF ' {addr}/'; then ...`)"))
             .with_related(Related {
                 file: vip.file,
                 span: vip.span,

@@ -125,8 +125,10 @@ fn check(cx: &ScriptCtx, out: &mut Vec<Diagnostic>) {
     };
     let base = crate::shell::analysis::basename(prog);
     // `sh -c '...'`: a shell on purpose.
-    if matches!(base, "sh" | "bash" | "dash" | "ash" | "ksh" | "zsh" | "busybox")
-        && ws.iter().any(|(w, _, q)| !q && w == "-c")
+    if matches!(
+        base,
+        "sh" | "bash" | "dash" | "ash" | "ksh" | "zsh" | "busybox"
+    ) && ws.iter().any(|(w, _, q)| !q && w == "-c")
     {
         return;
     }

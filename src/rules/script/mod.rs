@@ -377,7 +377,9 @@ pub fn probe_hint(service: Option<&str>) -> &'static str {
         Some("nginx") | None => {
             "ask the service to answer: `curl -fsS -o /dev/null --max-time 1 http://127.0.0.1/`"
         }
-        Some(_) => "ask the service to answer a request (its own health endpoint or client), with a time limit",
+        Some(_) => {
+            "ask the service to answer a request (its own health endpoint or client), with a time limit"
+        }
     }
 }
 

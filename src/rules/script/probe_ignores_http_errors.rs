@@ -20,6 +20,11 @@ A `curl` whose exit status is used (not captured with `$(...)`, not piped into `
 `-w`/`--write-out` to read the status code) and that has no `-f`, `--fail` or
 `--fail-with-body`. (`wget` exits 8 on an HTTP error by itself and is not reported.)
 
+Not reported: a probe of kube-apiserver (port 6443) on a path other than `/healthz`,
+`/livez` or `/readyz`. The API server answers anonymous requests to `/` with 401 or 403, so
+with `-f` kubeadm's `curl --insecure https://localhost:6443/` would always fail; without it,
+the probe rightly asks only that the server answers.
+
 ## Why it matters
 Without `-f`, curl exits 0 whenever the server answers, whatever the answer: a 502 from a dead
 upstream, a 404, a 500 all count as healthy, and the VIP stays on the broken node.

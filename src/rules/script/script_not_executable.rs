@@ -20,6 +20,13 @@ line (including the common typo `#/bin/bash`, which is a comment), or whose `#!`
 with a carriage return (a file saved with Windows line endings: the kernel then looks for
 an interpreter named `/bin/bash\r`).
 
+The execute bit is an error only where the tree shows what keepalived will find: with the
+host's facts (`haconf pull`), or in an `etc/` overlay (`ha1/etc/keepalived/...`). In a flat
+repository layout (`ha1/keepalived.conf`, `ha1/chk.sh`) modes are usually set by the deploy
+(Ansible's `mode:`, a package, `install -m 755`), so a missing bit there is info; so is every
+missing bit when haconf.toml says `[lint] deploy-sets-modes = true`. The `#!` line and line
+endings are the file's content and are reported everywhere.
+
 ## Why it matters
 keepalived disables a `vrrp_script` it cannot execute, and at run time a script that cannot
 be executed counts as **success**. A script without `#!` is run through `system()`, that is
