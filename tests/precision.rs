@@ -127,27 +127,27 @@ fn a_declared_lan_silences_cl018_and_an_undeclared_multicast_cluster_gets_info()
 /// The corpus sets that have a real cross-node defect (docs/precision-review.md says which
 /// and why). Every other set must get no cross-node (CL) finding at warning or above.
 const CROSS_NODE_DEFECTS: &[&str] = &[
-    "bagustyo92-skripsi",    // CL013: weight +20 in a sync group cannot cross the gap
+    "bagustyo92-skripsi", // CL013: weight +20 in a sync group cannot cross the gap
     "brianv0-active-active", // CL006: both nodes send from one address; CL013 level priority
-    "cabrel92-rabbitmq",     // CL013: weight -10 against a gap of 50
-    "coller95-lb-nginx",     // CL004: MASTER and BACKUP tie at 150
-    "deadwhitepunk-ha",      // CL006: host3 missing from the peer lists
-    "djoker-install-k8s",    // CL005, CL013: MASTER on the lower priority, nopreempt backup
-    "iphizic-rebrain",       // CL006, CL011, CL004, CL013, CL016
+    "cabrel92-rabbitmq",  // CL013: weight -10 against a gap of 50
+    "coller95-lb-nginx",  // CL004: MASTER and BACKUP tie at 150
+    "deadwhitepunk-ha",   // CL006: host3 missing from the peer lists
+    "djoker-install-k8s", // CL005, CL013: MASTER on the lower priority, nopreempt backup
+    "iphizic-rebrain",    // CL006, CL011, CL004, CL013, CL016
     "itallopedrosa-configs", // CL004: MASTER and BACKUP tie at 200
-    "junfhuang-cluster",     // CL010; CL019: track_interface on one node only
+    "junfhuang-cluster",  // CL010; CL019: track_interface on one node only
     "kevindragon-nginx-php", // CL010; CL013: weight 2 against a gap of 101
-    "manjotnms-mysql",       // CL019: notify_fault on one node only
-    "meishd-mysql",          // CL010; CL019: one-way notify scripts
-    "ofomenko-nginx-demo",   // CL016: the check is undefined on node2
-    "polestaryang-mysql",    // CL010; CL002: the VIP lists differ
-    "quydx-haproxy",         // CL002: the VIP lists differ; CL004
-    "ryanaudiencepi-nginx",  // CL013: weight -2 against a gap of 98
-    "syedaali-configs",      // CL010: one router_id on both nodes
-    "tiwano-vagrant",        // CL005: MASTER on the lower priority
-    "wxinghe-lvs",           // CL010
-    "wxinghe-lvs-appmy",     // CL010
-    "youroldmangaming-rpi",  // CL010
+    "manjotnms-mysql",    // CL019: notify_fault on one node only
+    "meishd-mysql",       // CL010; CL019: one-way notify scripts
+    "ofomenko-nginx-demo", // CL016: the check is undefined on node2
+    "polestaryang-mysql", // CL010; CL002: the VIP lists differ
+    "quydx-haproxy",      // CL002: the VIP lists differ; CL004
+    "ryanaudiencepi-nginx", // CL013: weight -2 against a gap of 98
+    "syedaali-configs",   // CL010: one router_id on both nodes
+    "tiwano-vagrant",     // CL005: MASTER on the lower priority
+    "wxinghe-lvs",        // CL010
+    "wxinghe-lvs-appmy",  // CL010
+    "youroldmangaming-rpi", // CL010
 ];
 
 #[test]
@@ -192,7 +192,11 @@ fn an_unknown_top_level_block_is_one_finding() {
         )],
     );
     let found = codes(&dir.path().join("ha1"));
-    assert_eq!(found.keys().copied().collect::<Vec<_>>(), ["KA002"], "{found:?}");
+    assert_eq!(
+        found.keys().copied().collect::<Vec<_>>(),
+        ["KA002"],
+        "{found:?}"
+    );
 }
 
 #[test]
@@ -208,7 +212,10 @@ fn rules_and_explain_show_group_default_and_why() {
     assert!(line("KA010").contains("correctness") && line("KA010").contains(" on "));
     assert!(line("KA023").contains("pedantic") && line("KA023").contains(" off "));
     assert!(line("HC010").contains("correctness"));
-    let out = common::haconf().args(["explain", "KA025"]).output().unwrap();
+    let out = common::haconf()
+        .args(["explain", "KA025"])
+        .output()
+        .unwrap();
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(text.contains("Group: suspicious"), "{text}");
     assert!(text.contains("Off by default"), "{text}");

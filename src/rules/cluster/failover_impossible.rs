@@ -47,7 +47,7 @@ to a person.
 - acassen/keepalived#2599, #942 (weights too small), #2483 (nopreempt + weights)
 - RFC 5798 §6.4.2 (a backup resets its timer on an advert of greater or equal priority):
   https://www.rfc-editor.org/rfc/rfc5798#section-6.4.2
-- RULES.md, *Failover analysis*
+- RFC 5798 §6.4.2 and §6.4.3 (how a backup and a master compare priorities); `haconf check --failover`
 "#,
     check: Check::Cluster(check),
     bad: &[

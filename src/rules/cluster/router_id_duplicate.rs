@@ -34,7 +34,7 @@ global_defs {
 `router_id` = the node's name (a safe fix: it changes labels only).
 
 ## References
-- keepalived-facts: router_id is used in SMTP alerts and SNMP only
+- keepalived.conf(5), `router_id` (used in SMTP alerts and SNMP)
 "#,
     check: Check::Cluster(check),
     bad: &[

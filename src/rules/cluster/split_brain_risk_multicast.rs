@@ -45,7 +45,7 @@ every node. haconf writes the peers when it knows every node's address (a safe f
 network that carries multicast, unicast works too). Allow IP protocol 112 between the nodes.
 
 ## References
-- acassen/keepalived#97, #950, #1367; ha-pitfalls #5
+- acassen/keepalived#97, #950, #1367
 "#,
     check: Check::Cluster(check),
     bad: &[

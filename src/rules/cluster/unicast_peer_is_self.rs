@@ -35,7 +35,7 @@ unicast_peer {
 Delete the entry (a safe fix).
 
 ## References
-- keepalived-facts: "keepalived sends to every listed peer, self included"
+- keepalived `vrrp/vrrp.c`: adverts go to every listed peer, self included
 "#,
     check: Check::Cluster(check),
     bad: &[(

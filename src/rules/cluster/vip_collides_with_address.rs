@@ -35,7 +35,7 @@ virtual_ipaddress {
 Pick an unused host address of the subnet for the VIP.
 
 ## References
-- keepalived-facts: keepalived does not check network/broadcast addresses
+- keepalived `vrrp/vrrp_ipaddress.c`: network and broadcast addresses are not checked
 "#,
     check: Check::Cluster(check),
     bad: &[(

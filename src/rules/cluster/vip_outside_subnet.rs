@@ -42,7 +42,7 @@ virtual_ipaddress {
 Use an address of the nodes' subnet, with the subnet's prefix length.
 
 ## References
-- keepalived-facts: keepalived does not check the VIP against the interface subnet
+- keepalived `vrrp/vrrp_ipaddress.c`: the VIP is added as written, not checked against the interface subnet
 "#,
     check: Check::Cluster(check),
     bad: &[(

@@ -43,7 +43,7 @@ authentication {
 ```
 
 ## References
-- keepalived-facts, *Several statements on one line*; acassen/keepalived#2256
+- keepalived `lib/parser.c` (a line is one statement); acassen/keepalived#2256
 "#,
     check: Check::Keepalived(check),
     bad: &[(

@@ -34,7 +34,7 @@ Listen on the wildcard (`listen 80;`), which works on every node (unsafe: nginx 
 answers on the node's own addresses), or set `net.ipv4.ip_nonlocal_bind = 1` on every node.
 
 ## References
-- ha-pitfalls P10; https://nginx.org/en/docs/http/ngx_http_core_module.html#listen
+- https://nginx.org/en/docs/http/ngx_http_core_module.html#listen
 "#,
     check: Check::Node(check),
     bad: &[

@@ -41,7 +41,7 @@ service command (a file write needs a person).
 
 ## References
 - systemd.service(5), `Restart=`
-- ha-pitfalls-and-generators: checks that restart the service they check
+- acassen/keepalived#2522 (checks that restart or stop services)
 "#,
     check: Check::Script(check),
     bad: &[

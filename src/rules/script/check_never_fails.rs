@@ -46,7 +46,7 @@ http://127.0.0.1/`, or `exit 1` on the path that finds nginx down. `haconf fix -
 replaces the script with such a probe, with a time limit below the `vrrp_script` timeout.
 
 ## References
-- keepalived-facts: "Exit status 0 means success; ... A script that prints 1 but exits 0 is a success" (keepalived issue #1197)
+- keepalived.conf(5), `vrrp_script`: exit status 0 is success; a script that prints 1 but exits 0 succeeds (acassen/keepalived#1197)
 - bash(1), *EXIT STATUS*; POSIX Shell Command Language 2.8.2
 "#,
     check: Check::Script(check),

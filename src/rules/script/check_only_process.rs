@@ -45,7 +45,6 @@ for and the help suggests a probe that fits it:
 keepalived's own process is HC001 (it can never fail), not this rule.
 
 ## References
-- ha-pitfalls-and-generators: "process checks prove existence, not service"
 - keepalived.conf(5), `vrrp_script`
 "#,
     check: Check::Script(check),

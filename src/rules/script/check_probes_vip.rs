@@ -46,7 +46,7 @@ Probe the node's own nginx: `http://127.0.0.1/` (with nginx listening on the wil
 address, NX011), or the node's own address.
 
 ## References
-- ha-pitfalls-and-generators: checks that probe the VIP
+- kubeadm, *Options for software load balancing* (`check_apiserver.sh`, the guarded VIP probe)
 "#,
     check: Check::Script(check),
     bad: &[(

@@ -39,7 +39,7 @@ Keep every wait well below the timeout (and the timeout below the interval), or 
 waits: a check reports, it does not wait for repairs.
 
 ## References
-- keepalived-facts: `timeout` "= interval ... On expiry: SIGTERM to the process group, SIGKILL 2 s later. This counts as a failure."
+- keepalived.conf(5), `vrrp_script` `timeout` (default: the interval); keepalived `core/notify.c`: on expiry SIGTERM to the process group, SIGKILL 2 s later, counted as a failure
 "#,
     check: Check::Script(check),
     bad: &[

@@ -37,8 +37,8 @@ fi
 `haconf fix --unsafe` makes that replacement.
 
 ## References
-- keepalived-facts: `vrrp_script` results, weights and FAULT
-- ha-pitfalls-and-generators: vendor guides that stop keepalived from the check
+- keepalived.conf(5), `vrrp_script` (results, weights and FAULT)
+- acassen/keepalived#2522 (a vendor-guide check that stops keepalived)
 "#,
     check: Check::Script(check),
     bad: &[

@@ -51,7 +51,7 @@ With a host's facts (`facts.json`, written by `haconf pull`), the execute bit is
 own, whatever the mode of the copy being checked.
 
 ## References
-- keepalived-facts: "Scripts without `#!` are run through `system()` and logged with 'Please add a #! shebang'"
+- keepalived `core/notify.c`: scripts without `#!` are run through `system()` and logged with "Please add a #! shebang"
 - keepalived `core/notify.c` ("Script errors aren't server errors")
 "#,
     check: Check::Script(check),
