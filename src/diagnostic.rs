@@ -102,6 +102,14 @@ impl Diagnostic {
         self
     }
 
+    /// Keeps the fix only when `keep` (a fix that cannot be offered here).
+    pub fn with_fix_if(mut self, keep: bool) -> Self {
+        if !keep {
+            self.fix = None;
+        }
+        self
+    }
+
     pub fn with_related(mut self, r: Related) -> Self {
         self.related.push(r);
         self

@@ -8,7 +8,7 @@
 //! versioned (`"version": 1`) so that an older haconf refuses a newer file instead of
 //! misreading it.
 
-use crate::cluster::spec::Net;
+use crate::net::Net;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::net::IpAddr;
@@ -196,7 +196,8 @@ impl Facts {
                 meta.len()
             ));
         }
-        let text = std::fs::read(&path).map_err(|e| format!("{}: {e}", path.display()))?;
+        let text = crate::source::read_regular(&path, MAX_FACTS_SIZE)
+            .map_err(|e| format!("{}: {e}", path.display()))?;
         let facts: Facts = serde_json::from_slice(&text).map_err(|e| {
             format!(
                 "{}:{}:{}: not a haconf facts file: {e}",

@@ -45,12 +45,25 @@ pub struct SourceFile {
     pub text: String,
     /// True when `bytes` was not valid UTF-8.
     pub lossy: bool,
+    /// How many bytes are not UTF-8, and where the first is.
+    invalid: (usize, usize),
     line_starts: Vec<usize>,
+}
+
+/// Why a file is not (UTF-8) text.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum NotText {
+    /// A NUL byte, or mostly bytes that are not UTF-8: a binary file. It is not parsed.
+    Binary { offset: usize, why: String },
+    /// Text with a few bytes that are not UTF-8 (a Latin-1 comment ...): parsed, each such
+    /// byte read as `?`.
+    NotUtf8 { offset: usize, count: usize },
 }
 
 impl SourceFile {
     pub fn new(path: impl Into<PathBuf>, bytes: Vec<u8>) -> Self {
-        let (text, lossy) = sanitize(&bytes);
+        let (text, invalid) = sanitize(&bytes);
+        let lossy = invalid.0 > 0;
         let mut line_starts = vec![0];
         line_starts.extend(
             text.bytes()
@@ -63,8 +76,43 @@ impl SourceFile {
             bytes,
             text,
             lossy,
+            invalid,
             line_starts,
         }
+    }
+
+    /// Whether the file is not UTF-8 text, and why. A NUL byte, or more than one byte in 4
+    /// that is not UTF-8 (random bytes are mostly not), makes it binary.
+    pub fn not_text(&self) -> Option<NotText> {
+        let (count, first) = self.invalid;
+        if let Some(nul) = self.bytes.iter().position(|&b| b == 0) {
+            let (l, c) = self.line_col(nul);
+            return Some(NotText::Binary {
+                offset: nul,
+                why: format!("a NUL byte at line {l}, column {c}"),
+            });
+        }
+        if count == 0 {
+            return None;
+        }
+        if count * 4 > self.bytes.len() {
+            return Some(NotText::Binary {
+                offset: first,
+                why: format!(
+                    "{count} of its {} bytes are not UTF-8 text",
+                    self.bytes.len()
+                ),
+            });
+        }
+        Some(NotText::NotUtf8 {
+            offset: first,
+            count,
+        })
+    }
+
+    /// Whether the file is binary (see [`SourceFile::not_text`]): then it is not parsed.
+    pub fn is_binary(&self) -> bool {
+        matches!(self.not_text(), Some(NotText::Binary { .. }))
     }
 
     /// 1-based line and column (in characters) of a byte offset.
@@ -141,10 +189,13 @@ fn floor_char(s: &str, mut i: usize) -> usize {
     i
 }
 
-fn sanitize(bytes: &[u8]) -> (String, bool) {
+/// The text, and how many bytes were not UTF-8 and where the first one is.
+fn sanitize(bytes: &[u8]) -> (String, (usize, usize)) {
     match std::str::from_utf8(bytes) {
-        Ok(s) => (s.to_owned(), false),
-        Err(_) => {
+        Ok(s) => (s.to_owned(), (0, 0)),
+        Err(first) => {
+            let first = first.valid_up_to();
+            let mut count = 0;
             let mut out = String::with_capacity(bytes.len());
             let mut rest = bytes;
             loop {
@@ -159,11 +210,12 @@ fn sanitize(bytes: &[u8]) -> (String, bool) {
                         out.push_str(std::str::from_utf8(&rest[..good]).unwrap_or_default());
                         let bad = e.error_len().unwrap_or(rest.len() - good);
                         out.extend(std::iter::repeat_n('?', bad));
+                        count += bad;
                         rest = &rest[good + bad..];
                     }
                 }
             }
-            (out, true)
+            (out, (count, first))
         }
     }
 }
@@ -177,10 +229,101 @@ pub struct SourceDb {
     /// File modes supplied by the caller (a fix that sets the execute bit, not yet written).
     modes: std::collections::HashMap<PathBuf, u32>,
     by_path: std::collections::HashMap<PathBuf, FileId>,
+    /// Bytes loaded so far (the run's budget is [`MAX_TOTAL_SIZE`]).
+    total: u64,
 }
 
 /// Files larger than this are not parsed (a diagnostic says so): a 100 MB "config" is a mistake.
 pub const MAX_FILE_SIZE: u64 = 16 * 1024 * 1024;
+
+/// All files of one run together (a whole fleet) are read up to this many bytes; the files past
+/// it are reported as not read. Memory stays a small multiple of what was read.
+pub const MAX_TOTAL_SIZE: u64 = 64 * 1024 * 1024;
+
+/// What kind of file system object `meta` describes, when it is not something haconf reads.
+pub fn special_kind(meta: &std::fs::Metadata) -> Option<&'static str> {
+    use std::os::unix::fs::FileTypeExt;
+    let t = meta.file_type();
+    Some(if t.is_dir() {
+        "a directory"
+    } else if t.is_fifo() {
+        "a FIFO (named pipe)"
+    } else if t.is_socket() {
+        "a socket"
+    } else if t.is_char_device() {
+        "a character device"
+    } else if t.is_block_device() {
+        "a block device"
+    } else if t.is_file() {
+        return None;
+    } else {
+        "not a regular file"
+    })
+}
+
+/// Why `path` cannot be read as a file, without opening it: a missing file, a link loop, a
+/// directory, a FIFO, a device or a socket (links are followed, so a link to `/dev/zero` is a
+/// character device). `None` for a regular file.
+pub fn check_regular(path: &Path) -> Option<LoadError> {
+    match std::fs::metadata(path) {
+        Err(e) => Some(io_error(path, e)),
+        Ok(m) => special_kind(&m).map(|k| {
+            if m.is_dir() {
+                LoadError::IsDir
+            } else {
+                LoadError::Special(k)
+            }
+        }),
+    }
+}
+
+fn io_error(path: &Path, e: std::io::Error) -> LoadError {
+    if e.raw_os_error() == Some(libc::ELOOP) {
+        return LoadError::LinkLoop;
+    }
+    if e.kind() == std::io::ErrorKind::NotFound
+        && std::fs::symlink_metadata(path).is_ok_and(|m| m.file_type().is_symlink())
+    {
+        return LoadError::DanglingLink;
+    }
+    LoadError::Io(e)
+}
+
+/// Reads `path` if it is a regular file of at most `cap` bytes. Special files are never opened
+/// for reading: the type is checked first, the file is opened with `O_NONBLOCK` (a FIFO swapped
+/// in after the check does not block the open) and checked again on the open descriptor, and at
+/// most `cap + 1` bytes are read whatever the file grows to meanwhile.
+pub fn read_regular(path: &Path, cap: u64) -> Result<Vec<u8>, LoadError> {
+    use std::io::Read;
+    use std::os::unix::fs::OpenOptionsExt;
+    if let Some(e) = check_regular(path) {
+        return Err(e);
+    }
+    let file = std::fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NONBLOCK | libc::O_NOCTTY)
+        .open(path)
+        .map_err(|e| io_error(path, e))?;
+    let meta = file.metadata().map_err(LoadError::Io)?;
+    if let Some(k) = special_kind(&meta) {
+        return Err(if meta.is_dir() {
+            LoadError::IsDir
+        } else {
+            LoadError::Special(k)
+        });
+    }
+    if meta.len() > cap {
+        return Err(LoadError::TooLarge(meta.len()));
+    }
+    let mut bytes = Vec::with_capacity(meta.len() as usize);
+    file.take(cap + 1)
+        .read_to_end(&mut bytes)
+        .map_err(LoadError::Io)?;
+    if bytes.len() as u64 > cap {
+        return Err(LoadError::TooLarge(bytes.len() as u64));
+    }
+    Ok(bytes)
+}
 
 impl SourceDb {
     pub fn new() -> Self {
@@ -218,7 +361,8 @@ impl SourceDb {
         self.files.len() - 1
     }
 
-    /// Reads a file (or its overlay) and adds it.
+    /// Reads a file (or its overlay) and adds it. Only regular files are read (see
+    /// [`read_regular`]), and the bytes read in one run never exceed [`MAX_TOTAL_SIZE`].
     pub fn load(&mut self, path: &Path) -> Result<FileId, LoadError> {
         if let Some(&id) = self.by_path.get(path) {
             return Ok(id);
@@ -226,16 +370,19 @@ impl SourceDb {
         let bytes = if let Some(b) = self.overlay.get(path) {
             b.clone()
         } else {
-            let meta = std::fs::metadata(path).map_err(LoadError::Io)?;
-            if meta.is_dir() {
-                return Err(LoadError::IsDir);
-            }
-            if meta.len() > MAX_FILE_SIZE {
-                return Err(LoadError::TooLarge(meta.len()));
-            }
-            std::fs::read(path).map_err(LoadError::Io)?
+            let left = MAX_TOTAL_SIZE.saturating_sub(self.total);
+            read_regular(path, MAX_FILE_SIZE.min(left)).map_err(|e| match e {
+                LoadError::TooLarge(n) if n <= MAX_FILE_SIZE => LoadError::RunTooLarge(n),
+                e => e,
+            })?
         };
+        self.total += bytes.len() as u64;
         Ok(self.add(SourceFile::new(path, bytes)))
+    }
+
+    /// Bytes read from disk so far in this run.
+    pub fn total_bytes(&self) -> u64 {
+        self.total
     }
 
     pub fn get(&self, id: FileId) -> &SourceFile {
@@ -260,13 +407,36 @@ pub enum LoadError {
     Io(std::io::Error),
     IsDir,
     TooLarge(u64),
+    /// The run has read [`MAX_TOTAL_SIZE`] bytes already; this file (of this size) would pass it.
+    RunTooLarge(u64),
+    /// A FIFO, socket or device (what it is).
+    Special(&'static str),
+    /// A symbolic link that leads back to itself.
+    LinkLoop,
+    /// A symbolic link to nothing.
+    DanglingLink,
 }
 
 impl std::fmt::Display for LoadError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
+            LoadError::Io(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                write!(f, "no such file or directory")
+            }
             LoadError::Io(e) => write!(f, "{e}"),
-            LoadError::IsDir => write!(f, "is a directory"),
+            LoadError::IsDir => write!(f, "is a directory, not a file"),
+            LoadError::Special(k) => {
+                write!(f, "is {k}, not a regular file; haconf does not open it")
+            }
+            LoadError::LinkLoop => write!(f, "is a symbolic link loop (too many levels of links)"),
+            LoadError::DanglingLink => {
+                write!(f, "is a symbolic link to a file that does not exist")
+            }
+            LoadError::RunTooLarge(n) => write!(
+                f,
+                "not read: with its {n} bytes this run would read more than the {} MiB haconf reads in all",
+                MAX_TOTAL_SIZE / (1024 * 1024)
+            ),
             LoadError::TooLarge(n) => write!(
                 f,
                 "file is {n} bytes, larger than the {} MiB haconf reads",
@@ -297,5 +467,20 @@ mod tests {
         assert!(f.lossy);
         assert_eq!(f.text.len(), 4);
         assert_eq!(f.text, "a??b");
+        assert!(f.is_binary(), "half the bytes are not text");
+        let f = SourceFile::new("x", b"# caf\xe9\nglobal_defs {\n}\n".to_vec());
+        assert_eq!(
+            f.not_text(),
+            Some(NotText::NotUtf8 {
+                offset: 5,
+                count: 1
+            })
+        );
+        let f = SourceFile::new("x", b"a\nb\0".to_vec());
+        assert!(matches!(
+            f.not_text(),
+            Some(NotText::Binary { offset: 3, .. })
+        ));
+        assert_eq!(SourceFile::new("x", b"ok\n".to_vec()).not_text(), None);
     }
 }

@@ -11,6 +11,10 @@ use haconf::project::Project;
 use haconf::rules::{Selection, run};
 
 #[test]
+#[cfg_attr(
+    not(haconf_has_corpus),
+    ignore = "needs the corpus (shared/ beside the repo, or HACONF_SHARED)"
+)]
 fn cluster_sets_summary() {
     let Some(shared) = common::shared_or_skip("cluster_sets_summary") else {
         return;

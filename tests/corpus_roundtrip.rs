@@ -6,6 +6,10 @@ use haconf::syntax::{keepalived, nginx};
 use proptest::prelude::*;
 
 #[test]
+#[cfg_attr(
+    not(haconf_has_corpus),
+    ignore = "needs the corpus (shared/ beside the repo, or HACONF_SHARED)"
+)]
 fn every_corpus_file_round_trips() {
     let Some(shared) = common::shared_or_skip("every_corpus_file_round_trips") else {
         return;
@@ -107,6 +111,13 @@ proptest! {
         std::fs::write(node.join("keepalived.conf"), &ka).unwrap();
         std::fs::write(node.join("nginx.conf"), &ng).unwrap();
         let project = haconf::project::Project::load(&[dir.path().to_path_buf()]);
-        let _ = haconf::rules::run(&project, &haconf::rules::Selection::default());
+        let diags = haconf::rules::run(&project, &haconf::rules::Selection::default());
+        // No rule failed (a panicking rule becomes an "internal error" finding), and every
+        // finding points inside its file.
+        for d in &diags {
+            prop_assert!(!d.message.starts_with("internal error"), "{}", d.message);
+            let len = project.db.get(d.file).text.len();
+            prop_assert!(d.span.start <= d.span.end && d.span.end <= len, "{d:?} in {len} bytes");
+        }
     }
 }

@@ -71,6 +71,10 @@ fn measure(idx: u8, profile: &str, weight: Option<i32>) -> (f64, f64) {
 }
 
 #[test]
+#[cfg_attr(
+    not(all(haconf_has_keepalived, haconf_has_nginx, haconf_has_netns)),
+    ignore = "needs keepalived, nginx, root with ip and unshare (network namespaces)"
+)]
 fn generated_clusters_fail_over_within_their_profile() {
     let test = "generated_clusters_fail_over_within_their_profile";
     for tool in ["keepalived", "nginx", "curl"] {

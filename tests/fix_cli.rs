@@ -216,6 +216,7 @@ fn terminal_restored(screen: &str) -> bool {
 }
 
 #[test]
+#[cfg_attr(not(haconf_has_tmux), ignore = "needs tmux")]
 fn interactive_takes_single_keys_and_recomputes_after_each_answer() {
     let dir = tempfile::tempdir().unwrap();
     let c = seed_node(dir.path());
@@ -261,6 +262,7 @@ fn interactive_takes_single_keys_and_recomputes_after_each_answer() {
 }
 
 #[test]
+#[cfg_attr(not(haconf_has_tmux), ignore = "needs tmux")]
 fn interactive_explains_the_rule_and_quits_writing_nothing() {
     let dir = tempfile::tempdir().unwrap();
     let c = seed_node(dir.path());
@@ -295,6 +297,7 @@ fn interactive_explains_the_rule_and_quits_writing_nothing() {
 }
 
 #[test]
+#[cfg_attr(not(haconf_has_tmux), ignore = "needs tmux")]
 fn interactive_ctrl_c_writes_nothing_and_restores_the_terminal() {
     let dir = tempfile::tempdir().unwrap();
     let c = seed_node(dir.path());
@@ -325,6 +328,7 @@ fn interactive_ctrl_c_writes_nothing_and_restores_the_terminal() {
 }
 
 #[test]
+#[cfg_attr(not(haconf_has_tmux), ignore = "needs tmux")]
 fn interactive_killed_by_sigterm_restores_the_terminal() {
     let dir = tempfile::tempdir().unwrap();
     let c = seed_node(dir.path());

@@ -21,6 +21,7 @@ fn fixed_seed(unsafe_: bool) -> tempfile::TempDir {
 }
 
 #[test]
+#[cfg_attr(not(haconf_has_nginx), ignore = "needs nginx")]
 fn fixed_nginx_conf_passes_nginx_t() {
     if !common::require_tool("fixed_nginx_conf_passes_nginx_t", "nginx", &["-v"]) {
         return;
@@ -50,6 +51,10 @@ fn fixed_nginx_conf_passes_nginx_t() {
 }
 
 #[test]
+#[cfg_attr(
+    not(all(haconf_has_keepalived, haconf_has_netns)),
+    ignore = "needs keepalived, root with ip and unshare (network namespaces)"
+)]
 fn fixed_keepalived_conf_passes_keepalived_t_silently() {
     if !common::require_tool(
         "fixed_keepalived_conf_passes_keepalived_t_silently",
@@ -96,6 +101,10 @@ fn fixed_keepalived_conf_passes_keepalived_t_silently() {
 /// nginx on the loopback of a network namespace of the test's own, it passes while nginx
 /// answers 200, and fails when nginx answers 502 or is down.
 #[test]
+#[cfg_attr(
+    not(all(haconf_has_nginx, haconf_has_netns)),
+    ignore = "needs nginx, root with ip and unshare (network namespaces)"
+)]
 fn generated_check_fails_exactly_when_nginx_fails() {
     if !common::require_tool(
         "generated_check_fails_exactly_when_nginx_fails",

@@ -211,6 +211,10 @@ fn check_all(
 }
 
 #[test]
+#[cfg_attr(
+    not(haconf_has_corpus),
+    ignore = "needs the corpus (shared/ beside the repo, or HACONF_SHARED)"
+)]
 fn corpus_and_fixtures_keep_their_meaning_and_are_idempotent() {
     let mut counts = BTreeMap::new();
     let mut problems = Vec::new();
@@ -315,6 +319,10 @@ fn copy_formatted(from: &Path, to: &Path, format_these: &[(PathBuf, Lang)]) {
 }
 
 #[test]
+#[cfg_attr(
+    not(all(haconf_has_corpus, haconf_has_nginx, haconf_has_netns)),
+    ignore = "needs the corpus (shared/ beside the repo, or HACONF_SHARED), nginx, root with ip and unshare (network namespaces)"
+)]
 fn nginx_t_verdicts_are_unchanged() {
     let Some(shared) = common::shared_or_skip("nginx_t_verdicts_are_unchanged") else {
         return;
@@ -440,6 +448,10 @@ const INTERFACES: &[&str] = &[
 ];
 
 #[test]
+#[cfg_attr(
+    not(all(haconf_has_corpus, haconf_has_keepalived, haconf_has_netns)),
+    ignore = "needs the corpus (shared/ beside the repo, or HACONF_SHARED), keepalived, root with ip and unshare (network namespaces)"
+)]
 fn keepalived_t_verdicts_are_unchanged() {
     let Some(shared) = common::shared_or_skip("keepalived_t_verdicts_are_unchanged") else {
         return;

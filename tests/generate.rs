@@ -115,6 +115,10 @@ fn every_shape_is_clean_for_haconf() {
 }
 
 #[test]
+#[cfg_attr(
+    not(all(haconf_has_keepalived, haconf_has_netns)),
+    ignore = "needs keepalived, root with ip and unshare (network namespaces)"
+)]
 fn every_shape_passes_keepalived_t_silently() {
     if !common::require_tool(
         "every_shape_passes_keepalived_t_silently",
@@ -163,6 +167,7 @@ fn every_shape_passes_keepalived_t_silently() {
 }
 
 #[test]
+#[cfg_attr(not(haconf_has_nginx), ignore = "needs nginx")]
 fn every_shape_passes_nginx_t() {
     if !common::require_tool("every_shape_passes_nginx_t", "nginx", &["-v"]) {
         return;
@@ -430,6 +435,10 @@ fn init_then_generate_keeps_the_seed() {
 }
 
 #[test]
+#[cfg_attr(
+    not(haconf_has_corpus),
+    ignore = "needs the corpus (shared/ beside the repo, or HACONF_SHARED)"
+)]
 fn init_then_generate_keeps_the_corpus_sets() {
     let Some(shared) = common::shared_or_skip("init_then_generate_keeps_the_corpus_sets") else {
         return;

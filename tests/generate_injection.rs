@@ -234,6 +234,10 @@ fn nginx_t(node: &Path) -> Result<(), String> {
 }
 
 #[test]
+#[cfg_attr(
+    not(all(haconf_has_keepalived, haconf_has_nginx, haconf_has_netns)),
+    ignore = "needs keepalived, nginx, root with ip and unshare (network namespaces)"
+)]
 fn hostile_strings_in_every_field_are_refused_or_harmless() {
     let tools = common::require_tool("hostile_strings", "keepalived", &["--version"])
         && common::require_tool("hostile_strings", "nginx", &["-v"]);

@@ -74,6 +74,10 @@ fn strs(v: &Value) -> Vec<String> {
 }
 
 #[test]
+#[cfg_attr(
+    not(all(haconf_has_keepalived, haconf_has_nginx, haconf_has_netns)),
+    ignore = "needs keepalived, nginx, root with ip and unshare (network namespaces)"
+)]
 fn level_priority_keeps_the_vip_on_the_failed_master_everywhere() {
     let dir = fixture("level-priority");
     // The model, as --failover prints it, and CL013.
@@ -112,6 +116,10 @@ fn level_priority_keeps_the_vip_on_the_failed_master_everywhere() {
 }
 
 #[test]
+#[cfg_attr(
+    not(all(haconf_has_keepalived, haconf_has_nginx, haconf_has_netns)),
+    ignore = "needs keepalived, nginx, root with ip and unshare (network namespaces)"
+)]
 fn the_seed_splits_on_a_cloud_network_and_its_fixed_copy_fails_over() {
     let test = "the_seed_splits_on_a_cloud_network_and_its_fixed_copy_fails_over";
     if !lab_or_skip(test) {
@@ -168,6 +176,10 @@ fn the_seed_splits_on_a_cloud_network_and_its_fixed_copy_fails_over() {
 }
 
 #[test]
+#[cfg_attr(
+    not(all(haconf_has_keepalived, haconf_has_nginx, haconf_has_netns)),
+    ignore = "needs keepalived, nginx, root with ip and unshare (network namespaces)"
+)]
 fn the_report_draws_a_timeline_per_scenario() {
     let test = "the_report_draws_a_timeline_per_scenario";
     if !lab_or_skip(test) || !common::require_tool(test, "chromium", &["--version"]) {
@@ -386,6 +398,10 @@ fn random_cluster(seed: u64, dir: &Path) -> String {
 const CI_SEEDS: [u64; 2] = [3, 11];
 
 #[test]
+#[cfg_attr(
+    not(all(haconf_has_keepalived, haconf_has_nginx, haconf_has_netns)),
+    ignore = "needs keepalived, nginx, root with ip and unshare (network namespaces)"
+)]
 fn random_clusters_fail_over_as_the_model_says() {
     let test = "random_clusters_fail_over_as_the_model_says";
     if !lab_or_skip(test) {
@@ -456,6 +472,10 @@ fn random_clusters_fail_over_as_the_model_says() {
 
 /// Every cluster that once disagreed stays agreed.
 #[test]
+#[cfg_attr(
+    not(all(haconf_has_keepalived, haconf_has_nginx, haconf_has_netns)),
+    ignore = "needs keepalived, nginx, root with ip and unshare (network namespaces)"
+)]
 fn regression_clusters_agree() {
     let root = fixture("regressions");
     let Ok(rd) = std::fs::read_dir(&root) else {

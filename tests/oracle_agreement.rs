@@ -165,6 +165,10 @@ const INTERFACES: &[&str] = &[
 ];
 
 #[test]
+#[cfg_attr(
+    not(all(haconf_has_corpus, haconf_has_keepalived, haconf_has_netns)),
+    ignore = "needs the corpus (shared/ beside the repo, or HACONF_SHARED), keepalived, root with ip and unshare (network namespaces)"
+)]
 fn keepalived_agreement() {
     let Some(shared) = common::shared_or_skip("keepalived_agreement") else {
         return;
@@ -283,6 +287,10 @@ fn nginx_oracle(row: &[&str], third_party: &dyn Fn(&str) -> bool) -> Option<bool
 }
 
 #[test]
+#[cfg_attr(
+    not(haconf_has_corpus),
+    ignore = "needs the corpus (shared/ beside the repo, or HACONF_SHARED)"
+)]
 fn nginx_agreement() {
     let Some(shared) = common::shared_or_skip("nginx_agreement") else {
         return;
@@ -346,6 +354,10 @@ fn nginx_agreement() {
 /// keyword message from `keepalived -t`: every message about the fixed keepalived.conf was
 /// already there about the original.
 #[test]
+#[cfg_attr(
+    not(all(haconf_has_corpus, haconf_has_keepalived, haconf_has_netns)),
+    ignore = "needs the corpus (shared/ beside the repo, or HACONF_SHARED), keepalived, root with ip and unshare (network namespaces)"
+)]
 fn fixes_add_no_keepalived_errors() {
     let Some(shared) = common::shared_or_skip("fixes_add_no_keepalived_errors") else {
         return;

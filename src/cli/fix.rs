@@ -81,9 +81,24 @@ pub fn run(args: FixArgs) -> i32 {
         return interactive::run(&paths, &args, &sel);
     }
     let mut outcome = engine::fix(&paths, !args.rules.no_spec, &sel, args.unsafe_);
+    let unformatted: Vec<(PathBuf, Vec<u8>)> = outcome
+        .changed
+        .iter()
+        .map(|(p, _, new)| (p.clone(), new.clone()))
+        .collect();
     super::fmt::after_fix(&mut outcome.changed, outcome.project.as_ref(), args.format);
+    // Formatting moved lines: the codes of a reformatted file are no longer per line.
+    let reformatted: Vec<PathBuf> = outcome
+        .changed
+        .iter()
+        .filter(|(p, _, new)| !unformatted.iter().any(|(q, b)| q == p && b == new))
+        .map(|c| c.0.clone())
+        .collect();
     for (c, m) in &outcome.dropped {
         eprintln!("warning: dropped the {c} fix \"{m}\": its result did not parse");
+    }
+    for (c, m, why) in &outcome.rejected {
+        eprintln!("warning: rejected the safe {c} fix \"{m}\": {why}");
     }
     let touched = touched(&outcome);
     let tail = tail(&outcome, args.unsafe_);
@@ -129,10 +144,13 @@ pub fn run(args: FixArgs) -> i32 {
         }
     } else {
         for (path, old, new) in &outcome.changed {
-            let _ = so.write_all(
-                engine::unified_diff_secrets(&display_path(path), old, new, args.show_secrets)
-                    .as_bytes(),
-            );
+            let diff =
+                engine::unified_diff_secrets(&display_path(path), old, new, args.show_secrets);
+            let codes = outcome.line_codes.get(path);
+            let all: std::collections::BTreeSet<&str> =
+                codes.into_iter().flatten().flatten().copied().collect();
+            let per_line = codes.filter(|_| !reformatted.contains(path));
+            let _ = so.write_all(engine::label_hunks(&diff, per_line, &all).as_bytes());
         }
         for (path, old, new) in &outcome.modes {
             let _ = writeln!(so, "{}", mode_line(&display_path(path), *old, *new));

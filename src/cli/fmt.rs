@@ -4,7 +4,8 @@
 //! haconf.toml, and writes. Health-check scripts are left alone (shfmt formats shell).
 
 use crate::fix::engine;
-use crate::fmt::{self, Indent, Lang, Options};
+use crate::fmt::{self, Lang, Options};
+use crate::fmt::{options_for, spec_format_for};
 use crate::output::display_path;
 use crate::project::{Project, looks_like_keepalived};
 use std::collections::HashMap;
@@ -185,14 +186,8 @@ pub fn run(args: FmtArgs) -> i32 {
 
 /// A config's bytes, refusing what `check` would not read either (a 100 MB "config").
 fn read_config(path: &Path) -> std::io::Result<Vec<u8>> {
-    let len = std::fs::metadata(path)?.len();
-    if len > crate::source::MAX_FILE_SIZE {
-        return Err(std::io::Error::other(format!(
-            "{len} bytes: larger than haconf reads ({} MiB)",
-            crate::source::MAX_FILE_SIZE >> 20
-        )));
-    }
-    std::fs::read(path)
+    crate::source::read_regular(path, crate::source::MAX_FILE_SIZE)
+        .map_err(|e| std::io::Error::other(e.to_string()))
 }
 
 /// The one place `fmt` writes a file: through the writer every haconf write uses (atomic,
@@ -284,45 +279,6 @@ pub(crate) fn lang_in(project: &Project, path: &Path) -> Option<Lang> {
         }
     }
     None
-}
-
-/// The `[format]` of the haconf.toml nearest above `path` (the defaults without one), and
-/// whether it asks `fix` to format.
-pub(crate) fn spec_format_for(path: &Path) -> Result<(Options, bool), String> {
-    let abs = std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf());
-    let Some(spec) = abs
-        .ancestors()
-        .skip(1)
-        .map(|d| d.join("haconf.toml"))
-        .find(|p| p.is_file())
-    else {
-        return Ok((Options::default(), false));
-    };
-    let shown = display_path(&spec);
-    let text = std::fs::read_to_string(&spec).map_err(|e| format!("{shown}: {e}"))?;
-    let table: toml::Table = toml::from_str(&text).map_err(|e| format!("{shown}: {e}"))?;
-    let Some(value) = table.get("format") else {
-        return Ok((Options::default(), false));
-    };
-    let f: crate::cluster::spec::FormatSpec = value
-        .clone()
-        .try_into()
-        .map_err(|e| format!("{shown}: [format]: {e}"))?;
-    let indent = match (f.indent_style, f.indent_width) {
-        (_, Some(w)) if !(1..=16).contains(&w) => {
-            return Err(format!(
-                "{shown}: [format] indent-width {w} is outside 1..16"
-            ));
-        }
-        (Some(crate::cluster::spec::IndentStyle::Tab), _) => Indent::Tabs,
-        (_, w) => Indent::Spaces(w.unwrap_or(4)),
-    };
-    Ok((Options { indent }, f.after_fix))
-}
-
-/// The layout options for `path`.
-pub(crate) fn options_for(path: &Path) -> Result<Options, String> {
-    spec_format_for(path).map(|o| o.0)
 }
 
 /// Options by directory: a cluster's files share one haconf.toml, read once.

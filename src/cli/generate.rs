@@ -137,7 +137,7 @@ fn special_below(dir: &Path, depth: usize) -> Option<PathBuf> {
 }
 
 pub fn generate(args: GenerateArgs) -> i32 {
-    let bytes = match std::fs::read(&args.spec) {
+    let bytes = match crate::source::read_regular(&args.spec, crate::source::MAX_FILE_SIZE) {
         Ok(b) => b,
         Err(e) => {
             eprintln!("error: {}: {e}", args.spec.display());

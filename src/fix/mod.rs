@@ -7,6 +7,12 @@ use crate::diagnostic::Edit;
 use crate::model::BlockLoc;
 use crate::source::{FileId, SourceDb, Span};
 
+/// Whether `bytes` are text a fix may edit: valid UTF-8 without NUL bytes. A compiled
+/// program, an archive or a file in another encoding is never edited.
+pub fn is_text(bytes: &[u8]) -> bool {
+    !bytes.contains(&0) && std::str::from_utf8(bytes).is_ok()
+}
+
 /// The leading whitespace of the line holding `offset`.
 pub fn indent_at(db: &SourceDb, file: FileId, offset: usize) -> String {
     let f = db.get(file);

@@ -17,6 +17,9 @@
 //! `add_header`s), aligned as the author aligned them, and never touches a quoted string or
 //! a `*_by_lua_block` body.
 
+mod options;
+pub use options::{options_for, spec_format_for};
+
 mod keepalived;
 mod nginx;
 

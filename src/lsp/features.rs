@@ -386,13 +386,14 @@ pub fn code_actions(
             .as_ref()
             .is_none_or(|only| only.iter().any(|o| k.as_str().starts_with(o.as_str())))
     };
+    let red = crate::output::Redactor::new(db);
     for d in diags.iter().filter(|d| d.file == id) {
         let r = super::range(db, d.file, d.span);
         let overlaps = r.start <= p.range.end && p.range.start <= r.end;
         if !overlaps {
             continue;
         }
-        let lsp_diag = super::to_lsp(db, d);
+        let lsp_diag = super::to_lsp(db, &red, d);
         if want(&lt::CodeActionKind::QUICKFIX)
             && let Some(fx) = &d.fix
             && !fx.edits.is_empty()

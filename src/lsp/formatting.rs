@@ -31,7 +31,7 @@ impl Server {
             Kind::Nginx(_) => Lang::Nginx,
             _ => return Ok(None),
         };
-        let opts = crate::cli::fmt::options_for(&path)?;
+        let opts = crate::fmt::options_for(&path)?;
         let name = path
             .file_name()
             .map_or_else(String::new, |n| n.to_string_lossy().into_owned());

@@ -176,7 +176,11 @@ fn severity(s: Severity) -> lt::DiagnosticSeverity {
     }
 }
 
-pub fn to_lsp(db: &SourceDb, d: &Diagnostic) -> lt::Diagnostic {
+/// A diagnostic for the editor, with its texts masked by `red` (the run's [`Redactor`]).
+///
+/// [`Redactor`]: crate::output::Redactor
+pub fn to_lsp(db: &SourceDb, red: &crate::output::Redactor, d: &Diagnostic) -> lt::Diagnostic {
+    let d = &*red.diag(d, crate::output::Escape::Structured);
     let related: Vec<lt::DiagnosticRelatedInformation> = d
         .related
         .iter()
@@ -196,7 +200,7 @@ pub fn to_lsp(db: &SourceDb, d: &Diagnostic) -> lt::Diagnostic {
     } else {
         None
     };
-    let mut message = crate::output::mask_secrets(&d.message).into_owned();
+    let mut message = d.message.clone();
     if let Some(h) = &d.help {
         message.push_str("\nhelp: ");
         message.push_str(h);
@@ -611,13 +615,14 @@ fn analyse(
     }
     let db = &project.db;
     let mut by_uri: HashMap<lt::Url, Vec<lt::Diagnostic>> = HashMap::new();
+    let red = crate::output::Redactor::new(db);
     for d in &diags {
         let path = &db.get(d.file).path;
         if too_large.contains_key(path) {
             continue;
         }
         if let Some(u) = path_uri(path) {
-            by_uri.entry(u).or_default().push(to_lsp(db, d));
+            by_uri.entry(u).or_default().push(to_lsp(db, &red, d));
         }
     }
     for (path, size) in too_large {

@@ -4,10 +4,12 @@
 //! expanded, the last value of a repeated scalar keyword, and keepalived's defaults
 //! (`state MASTER` without `priority` means 255).
 
+pub mod conditions;
+
 use crate::project::{KaUnit, NgUnit, Node, is_ka_include};
-use crate::rules::keepalived::{active, definitions, expand};
 use crate::source::{FileId, Span};
 use crate::syntax::keepalived::{Item, Stmt};
+use conditions::{active, definitions, expand};
 use std::collections::HashMap;
 use std::net::IpAddr;
 

@@ -1,17 +1,19 @@
 //! `--format concise`: one line per finding, `file:line:col: CODE message`.
 
-use super::display_path;
+use super::{Escape, Redactor, display_path, escape_controls};
 use crate::diagnostic::Diagnostic;
 use crate::source::SourceDb;
 
 pub fn render(db: &SourceDb, diags: &[Diagnostic]) -> String {
     let mut s = String::new();
+    let red = Redactor::new(db);
     for d in diags {
+        let d = red.diag(d, Escape::Text);
         let f = db.get(d.file);
         let (l, c) = f.line_col(d.span.start);
         s.push_str(&format!(
             "{}:{l}:{c}: {} {}\n",
-            display_path(&f.path),
+            escape_controls(&display_path(&f.path)),
             d.code,
             one_line(&d.message)
         ));

@@ -1,7 +1,7 @@
 //! `--format github`: GitHub Actions workflow commands, so findings show as annotations on
 //! the pull request (`::error file=...,line=...,col=...,title=CODE::message`).
 
-use super::display_path;
+use super::{Escape, Redactor, display_path, escape_controls};
 use crate::diagnostic::{Diagnostic, Severity};
 use crate::source::SourceDb;
 
@@ -23,7 +23,9 @@ fn data(s: &str) -> String {
 
 pub fn render(db: &SourceDb, diags: &[Diagnostic]) -> String {
     let mut s = String::new();
+    let red = Redactor::new(db);
     for d in diags {
+        let d = red.diag(d, Escape::Text);
         let f = db.get(d.file);
         let (l, c) = f.line_col(d.span.start);
         let (el, ec) = f.line_col(d.span.end);
@@ -35,7 +37,7 @@ pub fn render(db: &SourceDb, diags: &[Diagnostic]) -> String {
         let name = crate::rules::by_code(d.code).map_or("", |r| r.name);
         s.push_str(&format!(
             "::{level} file={},line={l},col={c},endLine={el},endColumn={ec},title={}::{}\n",
-            prop(&display_path(&f.path)),
+            prop(&escape_controls(&display_path(&f.path))),
             prop(&format!("{} ({name})", d.code)),
             data(&d.message)
         ));

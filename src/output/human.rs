@@ -101,17 +101,19 @@ pub fn render(db: &SourceDb, diags: &[Diagnostic], color: bool) -> String {
     let handler = GraphicalReportHandler::new_themed(theme)
         .with_context_lines(1)
         .with_width(100);
+    let red = super::Redactor::new(db);
     let mut cache: HashMap<usize, Arc<str>> = HashMap::new();
     let mut src = |file: usize| -> NamedSource<Arc<str>> {
         let f = db.get(file);
         let text = cache
             .entry(file)
-            .or_insert_with(|| Arc::from(super::mask_secrets(&f.text).as_ref()))
+            .or_insert_with(|| red.source(file))
             .clone();
-        NamedSource::new(display_path(&f.path), text)
+        NamedSource::new(super::escape_controls(&display_path(&f.path)), text)
     };
     let mut out = String::new();
     for d in diags {
+        let d = &*red.diag(d, super::Escape::Text);
         let related = d
             .related
             .iter()

@@ -1,5 +1,5 @@
 //! `--format json`: one object, `{"version": 1, "diagnostics": [...], "summary": {...}}`, with
-//! the fields DESIGN.md fixes. Secrets are masked.
+//! the fields of the JSON contract (README, *Output formats*). Secrets are masked.
 
 use super::display_path;
 use crate::diagnostic::{Diagnostic, Severity};
@@ -7,7 +7,11 @@ use crate::source::SourceDb;
 use serde_json::{Value, json};
 
 pub fn render(db: &SourceDb, diags: &[Diagnostic], notes: &[String]) -> String {
-    let list: Vec<Value> = diags.iter().map(|d| diagnostic(db, d)).collect();
+    let red = super::Redactor::new(db);
+    let list: Vec<Value> = diags
+        .iter()
+        .map(|d| diagnostic(db, &red.diag(d, super::Escape::Structured)))
+        .collect();
     let count = |s: Severity| diags.iter().filter(|d| d.severity == s).count();
     let v = json!({
         "version": 1,
@@ -46,12 +50,8 @@ fn diagnostic(db: &SourceDb, d: &Diagnostic) -> Value {
                 let ef = db.get(e.file);
                 let (sl, sc) = ef.line_col(e.span.start);
                 let (el, ec) = ef.line_col(e.span.end);
-                // A replacement of a secret is shown masked, like the secret itself.
-                let replacement = if super::is_secret_at(&ef.text, e.span.start) {
-                    "*".repeat(e.replacement.chars().count())
-                } else {
-                    e.replacement.clone()
-                };
+                // Masked by the redactor when it writes a secret.
+                let replacement = e.replacement.clone();
                 json!({
                     "file": display_path(&ef.path),
                     "start_line": sl, "start_column": sc,

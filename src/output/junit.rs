@@ -1,7 +1,7 @@
 //! `--format junit`: JUnit XML, for CI systems that show test reports (GitLab, Jenkins).
 //! One test suite per file, one failed test case per finding.
 
-use super::display_path;
+use super::{Escape, Redactor, display_path, escape_controls};
 use crate::diagnostic::Diagnostic;
 use crate::source::SourceDb;
 
@@ -14,9 +14,16 @@ fn esc(s: &str) -> String {
 }
 
 pub fn render(db: &SourceDb, diags: &[Diagnostic]) -> String {
+    // XML 1.0 cannot hold most control characters even as references: they are escaped as
+    // text, like in every other text output.
+    let red = Redactor::new(db);
+    let diags: Vec<Diagnostic> = diags
+        .iter()
+        .map(|d| red.diag(d, Escape::Text).into_owned())
+        .collect();
     let mut files: Vec<(String, Vec<&Diagnostic>)> = Vec::new();
-    for d in diags {
-        let p = display_path(&db.get(d.file).path);
+    for d in &diags {
+        let p = escape_controls(&display_path(&db.get(d.file).path)).into_owned();
         match files.iter_mut().find(|(f, _)| *f == p) {
             Some((_, v)) => v.push(d),
             None => files.push((p, vec![d])),

@@ -6,6 +6,7 @@ pub mod github;
 pub mod human;
 pub mod json;
 pub mod junit;
+pub mod redact;
 pub mod sarif;
 
 use std::path::Path;
@@ -22,49 +23,7 @@ pub fn display_path(p: &Path) -> String {
     s.strip_prefix("./").unwrap_or(&s).to_owned()
 }
 
-/// `text` with the value of every `auth_pass` line replaced by `*` (same length, so spans stay
-/// valid): secrets never appear in output other than the files themselves.
-pub fn mask_secrets(text: &str) -> std::borrow::Cow<'_, str> {
-    if !text.contains("auth_pass") {
-        return std::borrow::Cow::Borrowed(text);
-    }
-    let mut out = String::with_capacity(text.len());
-    for line in text.split_inclusive('\n') {
-        match secret_range(line) {
-            Some((a, b)) => {
-                out.push_str(&line[..a]);
-                out.extend(std::iter::repeat_n('*', line[a..b].chars().count()));
-                out.push_str(&line[b..]);
-            }
-            None => out.push_str(line),
-        }
-    }
-    std::borrow::Cow::Owned(out)
-}
-
-/// The byte range of the value on an `auth_pass` line.
-fn secret_range(line: &str) -> Option<(usize, usize)> {
-    let t = line.trim_start();
-    let rest = t.strip_prefix("auth_pass")?;
-    if !rest.starts_with([' ', '\t']) {
-        return None;
-    }
-    let start = line.len() - rest.len() + (rest.len() - rest.trim_start().len());
-    let v = &line[start..];
-    let end = start
-        + v.find(|c: char| c.is_whitespace() || c == '#' || c == '!' || c == '}')
-            .unwrap_or(v.len());
-    (end > start).then_some((start, end))
-}
-
-/// Whether `offset` of `text` falls inside an `auth_pass` value.
-pub fn is_secret_at(text: &str, offset: usize) -> bool {
-    let ls = text[..offset.min(text.len())]
-        .rfind('\n')
-        .map_or(0, |i| i + 1);
-    let le = text[ls..].find('\n').map_or(text.len(), |i| ls + i);
-    secret_range(&text[ls..le]).is_some_and(|(a, b)| offset >= ls + a && offset <= ls + b)
-}
+pub use redact::{Escape, Redactor, escape_controls, is_secret_at, mask_secrets};
 
 /// `--statistics`: findings per rule, most frequent first.
 pub fn statistics(diags: &[crate::diagnostic::Diagnostic]) -> String {
@@ -89,17 +48,4 @@ pub fn statistics(diags: &[crate::diagnostic::Diagnostic]) -> String {
         s.push('\n');
     }
     s
-}
-
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn secrets_are_masked_in_place() {
-        let t = "a\n    auth_pass s3cr3t # c\nauth_passx y\n";
-        let m = super::mask_secrets(t);
-        assert_eq!(m, "a\n    auth_pass ****** # c\nauth_passx y\n");
-        assert_eq!(m.len(), t.len());
-        assert!(super::is_secret_at(t, t.find("s3").unwrap()));
-        assert!(!super::is_secret_at(t, 0));
-    }
 }

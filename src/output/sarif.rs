@@ -3,7 +3,7 @@
 //! nodes, fixes where a rule has one, and `partialFingerprints` without line numbers (file,
 //! rule, text of the line), so a finding keeps its identity when lines move.
 
-use super::{display_path, is_secret_at, mask_secrets};
+use super::{Escape, Redactor, display_path, mask_secrets};
 use crate::diagnostic::{Diagnostic, Severity};
 use crate::source::{SourceDb, Span};
 use serde_json::{Value, json};
@@ -109,9 +109,11 @@ pub fn render(db: &SourceDb, diags: &[Diagnostic]) -> String {
             }));
         }
     }
+    let red = Redactor::new(db);
     let results: Vec<Value> = diags
         .iter()
         .map(|d| {
+            let d = &*red.diag(d, Escape::Structured);
             let f = db.get(d.file);
             let (line, _) = f.line_col(d.span.start);
             let path = display_path(&f.path);
@@ -144,7 +146,7 @@ pub fn render(db: &SourceDb, diags: &[Diagnostic]) -> String {
                 let mut changes: Vec<Value> = Vec::new();
                 for e in &fx.edits {
                     let ef = db.get(e.file);
-                    let inserted = if is_secret_at(&ef.text, e.span.start) { "*".repeat(e.replacement.chars().count()) } else { e.replacement.clone() };
+                    let inserted = e.replacement.clone();
                     changes.push(json!({
                         "artifactLocation": artifact(&display_path(&ef.path)),
                         "replacements": [{"deletedRegion": region(db, e.file, e.span), "insertedContent": {"text": inserted}}],

@@ -61,7 +61,9 @@ fn is_glob(p: &str) -> bool {
 fn glob_in(base: &Path, pattern: &str) -> (Vec<PathBuf>, bool) {
     let full = base.join(pattern);
     if !is_glob(pattern) {
-        return if full.is_file() {
+        // Anything by that name is a match, a FIFO, a device or a directory too: loading it
+        // reports what it is (keepalived and nginx would block on a FIFO, or fail).
+        return if std::fs::symlink_metadata(&full).is_ok() {
             (vec![full], false)
         } else {
             (vec![], false)
@@ -79,7 +81,9 @@ fn glob_in(base: &Path, pattern: &str) -> (Vec<PathBuf>, bool) {
     };
     if let Ok(paths) = glob::glob_with(&pat, opts) {
         for p in paths.flatten() {
-            if p.is_file() {
+            // Directories a wildcard matches are skipped; special files are kept, for the
+            // load to report them (never to open them).
+            if !p.is_dir() && std::fs::symlink_metadata(&p).is_ok() {
                 if out.len() >= MAX_MATCHES {
                     truncated = true;
                     break;

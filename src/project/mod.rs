@@ -263,8 +263,16 @@ pub struct Project {
     pub read_spec: bool,
 }
 
+/// Whether `d` is a node: it holds a `keepalived.conf` (or `etc/keepalived/keepalived.conf`).
+/// Any file system object of that name counts, so that a FIFO, a directory or a link loop
+/// where the config should be is reported for what it is rather than as "no cluster here".
 pub fn is_node_dir(d: &Path) -> bool {
-    d.join("keepalived.conf").is_file() || d.join("etc/keepalived/keepalived.conf").is_file()
+    exists(&d.join("keepalived.conf")) || exists(&d.join("etc/keepalived/keepalived.conf"))
+}
+
+/// Whether anything (a file, a directory, a FIFO, a broken link ...) is at `p`.
+fn exists(p: &Path) -> bool {
+    std::fs::symlink_metadata(p).is_ok()
 }
 
 fn subdirs(d: &Path) -> Vec<PathBuf> {
@@ -356,13 +364,14 @@ impl Project {
         }
         let mut loose: Vec<PathBuf> = Vec::new();
         for path in paths {
-            if path.is_file() || p.db.has_overlay(path) {
+            if p.db.has_overlay(path) {
                 loose.push(path.clone());
-            } else if path.is_dir() {
-                p.load_dir(path, 0);
-            } else {
-                p.errors
-                    .push(format!("{}: no such file or directory", path.display()));
+                continue;
+            }
+            match crate::source::check_regular(path) {
+                None => loose.push(path.clone()),
+                Some(crate::source::LoadError::IsDir) => p.load_dir(path, 0),
+                Some(e) => p.errors.push(format!("{}: {e}", path.display())),
             }
         }
         if !loose.is_empty() {
@@ -447,8 +456,15 @@ impl Project {
                 facts: None,
             };
             for f in files {
-                let text = std::fs::read(&f).unwrap_or_default();
-                let text = String::from_utf8_lossy(&text);
+                // Read once, through the checks every read goes through; the sniff below and
+                // the parse read the same bytes.
+                let text = match self.db.load(&f) {
+                    Ok(id) => self.db.get(id).text.clone(),
+                    Err(e) => {
+                        self.errors.push(format!("{}: {e}", f.display()));
+                        continue;
+                    }
+                };
                 if text.starts_with("#!") || f.extension().is_some_and(|e| e == "sh") {
                     self.notes.push(format!(
                         "{}: a script, not a config; health-check scripts are read through the vrrp_script that runs them",
@@ -511,7 +527,7 @@ impl Project {
     }
 
     fn load_node(&mut self, dir: &Path, name: String) -> Node {
-        let (layout, ka_path, ka_dir) = if dir.join("keepalived.conf").is_file() {
+        let (layout, ka_path, ka_dir) = if exists(&dir.join("keepalived.conf")) {
             (Layout::Flat, dir.join("keepalived.conf"), dir.to_path_buf())
         } else {
             (
@@ -562,8 +578,12 @@ impl Project {
             if name_of(&f).contains("keepalived") {
                 continue;
             }
-            let text = std::fs::read(&f).unwrap_or_default();
-            if looks_like_keepalived(&f, &String::from_utf8_lossy(&text)) {
+            // Only regular files are collected; one that cannot be read is left to the
+            // include that names it (if any) to report.
+            let Ok(bytes) = crate::source::read_regular(&f, crate::source::MAX_FILE_SIZE) else {
+                continue;
+            };
+            if looks_like_keepalived(&f, &String::from_utf8_lossy(&bytes)) {
                 continue;
             }
             let roots = Roots {
@@ -668,7 +688,21 @@ impl Project {
         if unit.trees.contains_key(&id) {
             return;
         }
-        let tree = Arc::new(ka::parse(&self.db.get(id).text));
+        let src = self.db.get(id);
+        // A binary file is one opaque token: KA001 reports it once, instead of a finding for
+        // every "keyword" of its garbage.
+        let tree = Arc::new(if src.is_binary() {
+            ka::File {
+                tokens: vec![crate::syntax::Token::new(
+                    ka::TokenKind::Dropped,
+                    Span::new(0, src.text.len()),
+                )],
+                items: Vec::new(),
+                errors: Vec::new(),
+            }
+        } else {
+            ka::parse(&src.text)
+        });
         unit.trees.insert(id, tree.clone());
         let dir = self
             .db
@@ -739,7 +773,20 @@ impl Project {
         if unit.trees.contains_key(&id) {
             return;
         }
-        let tree = Arc::new(ng::parse(&self.db.get(id).text));
+        let src = self.db.get(id);
+        // As for keepalived: a binary file is not parsed, NX001 reports it once.
+        let tree = Arc::new(if src.is_binary() {
+            ng::File {
+                tokens: vec![crate::syntax::Token::new(
+                    ng::TokenKind::Raw,
+                    Span::new(0, src.text.len()),
+                )],
+                items: Vec::new(),
+                errors: Vec::new(),
+            }
+        } else {
+            ng::parse(&src.text)
+        });
         unit.trees.insert(id, tree.clone());
         let mut incs = Vec::new();
         ng::walk(&tree.items, &mut Vec::new(), &mut |d, _| {
@@ -854,6 +901,13 @@ fn collect_conf_files(dir: &Path, depth: usize, out: &mut Vec<PathBuf>) {
         if meta.as_ref().is_ok_and(|m| m.file_type().is_symlink()) {
             continue;
         }
+        // FIFOs, sockets and devices are nobody's config (and reading a FIFO blocks).
+        if meta
+            .as_ref()
+            .is_ok_and(|m| !m.is_dir() && crate::source::special_kind(m).is_some())
+        {
+            continue;
+        }
         if p.is_dir() {
             if !is_hidden(&p) && name_of(&p) != "etc" {
                 collect_conf_files(&p, depth + 1, out);
@@ -906,7 +960,8 @@ fn nonlocal_bind(dir: &Path) -> bool {
         }
     }
     files.iter().any(|f| {
-        std::fs::read_to_string(f).is_ok_and(|t| {
+        crate::source::read_regular(f, 1 << 20).is_ok_and(|t| {
+            let t = String::from_utf8_lossy(&t);
             t.lines().any(|l| {
                 let l = l.split('#').next().unwrap_or("").replace([' ', '\t'], "");
                 l.contains("ip_nonlocal_bind=1")

@@ -34,7 +34,7 @@ Correct the key or value; `schemas/haconf.schema.json` lets an editor with a TOM
 server (taplo, Even Better TOML) check the file as you type.
 
 ## References
-- `haconf schema` (the JSON Schema of haconf.toml, with every key described)
+- docs/generate.md, *The spec*
 "#,
     check: Check::Engine,
     bad: &[(

@@ -231,6 +231,43 @@ pub fn all() -> &'static [&'static Rule] {
     RULES
 }
 
+/// The one finding for a file that is not UTF-8 text (see [`crate::source::NotText`]): an
+/// error for a binary file (not parsed, so nothing else is said about it), a note for text
+/// with a few bytes that are not UTF-8.
+pub fn not_text(
+    code: &'static str,
+    db: &SourceDb,
+    file: crate::source::FileId,
+) -> Option<Diagnostic> {
+    use crate::source::{NotText, Span};
+    let f = db.get(file);
+    Some(match f.not_text()? {
+        NotText::Binary { offset, why } => Diagnostic::new(
+            code,
+            file,
+            Span::new(offset, (offset + 1).min(f.text.len())),
+            format!("not a text file: {why}; haconf does not check it"),
+        )
+        .with_help(
+            "keepalived and nginx read their configs as text: is this the file you meant to ship?",
+        ),
+        NotText::NotUtf8 { offset, count } => {
+            let mut d = Diagnostic::new(
+                code,
+                file,
+                Span::new(offset, (offset + 1).min(f.text.len())),
+                format!(
+                    "not UTF-8 text: {count} byte{} that {} not UTF-8, the first here; haconf reads each as `?`",
+                    if count == 1 { "" } else { "s" },
+                    if count == 1 { "is" } else { "are" }
+                ),
+            );
+            d.severity = Severity::Info;
+            d
+        }
+    })
+}
+
 pub fn by_code(code: &str) -> Option<&'static Rule> {
     all().iter().copied().find(|r| r.code == code)
 }
@@ -388,27 +425,15 @@ pub fn run_full<'p>(project: &'p Project, sel: &Selection) -> Outcome<'p> {
             let run_node = |rules: &[&Rule]| {
                 let mut out = Vec::new();
                 for rule in rules {
-                    match rule.check {
-                        Check::Keepalived(f) => {
-                            if let Some(unit) = &node.keepalived {
-                                f(&KaCtx { db, node, unit }, &mut out);
-                            }
-                        }
-                        Check::Nginx(f) => {
-                            for unit in &node.nginx {
-                                f(&NgCtx { db, node, unit }, &mut out);
-                            }
-                        }
-                        Check::Node(f) => f(
-                            &NodeCtx {
-                                db,
-                                cluster,
-                                cm,
-                                index,
-                            },
-                            &mut out,
-                        ),
-                        _ => {}
+                    // A rule that panics is a bug of haconf: it becomes an error on the node
+                    // (so the run fails and says which rule), never a silent "no findings".
+                    let before = out.len();
+                    let ran = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                        run_node_rule(db, cluster, cm, index, node, rule, &mut out)
+                    }));
+                    if let Err(payload) = ran {
+                        out.truncate(before);
+                        out.extend(rule_panicked(node, rule.code, payload.as_ref()));
                     }
                 }
                 out
@@ -420,7 +445,7 @@ pub fn run_full<'p>(project: &'p Project, sel: &Selection) -> Outcome<'p> {
                 std::thread::scope(|s| {
                     let h = s.spawn(|| run_node(b));
                     let mut first = run_node(a);
-                    first.extend(h.join().unwrap_or_default());
+                    first.extend(h.join().expect("rule panics are caught in run_node"));
                     first
                 })
             } else {
@@ -480,6 +505,70 @@ pub fn run_full<'p>(project: &'p Project, sel: &Selection) -> Outcome<'p> {
 const PARALLEL_BYTES: usize = 64 * 1024;
 
 /// The size of a node's configuration text.
+/// Runs one per-node rule (keepalived, nginx or node-wide) on `node`.
+fn run_node_rule(
+    db: &SourceDb,
+    cluster: &Cluster,
+    cm: &ClusterModel,
+    index: usize,
+    node: &Node,
+    rule: &Rule,
+    out: &mut Vec<Diagnostic>,
+) {
+    match rule.check {
+        Check::Keepalived(f) => {
+            if let Some(unit) = &node.keepalived {
+                f(&KaCtx { db, node, unit }, out);
+            }
+        }
+        Check::Nginx(f) => {
+            for unit in &node.nginx {
+                f(&NgCtx { db, node, unit }, out);
+            }
+        }
+        Check::Node(f) => f(
+            &NodeCtx {
+                db,
+                cluster,
+                cm,
+                index,
+            },
+            out,
+        ),
+        _ => {}
+    }
+}
+
+/// The error that stands for a rule that panicked on `node`, at the start of its main file.
+fn rule_panicked(
+    node: &Node,
+    code: &'static str,
+    payload: &(dyn std::any::Any + Send),
+) -> Option<Diagnostic> {
+    let what = payload
+        .downcast_ref::<&str>()
+        .map(|s| s.to_string())
+        .or_else(|| payload.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "no message".to_string());
+    let file = node
+        .keepalived
+        .as_ref()
+        .map(|u| u.root)
+        .or_else(|| node.nginx.first().map(|u| u.root))?;
+    let mut d = Diagnostic::new(
+        code,
+        file,
+        crate::source::Span::new(0, 0),
+        format!(
+            "internal error: rule {code} failed on node `{}` ({what}); its findings are missing",
+            node.name
+        ),
+    )
+    .with_help("this is a bug in haconf: please report it with the file that caused it");
+    d.severity = Severity::Error;
+    Some(d)
+}
+
 fn node_bytes(db: &SourceDb, node: &Node) -> usize {
     let ka = node
         .keepalived

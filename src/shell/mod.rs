@@ -179,6 +179,12 @@ pub struct ParseError {
 /// Parses `text` (a whole script, or the inline command of a `vrrp_script`). `base` is the
 /// byte offset of `text` in its file; every span in the result is relative to the file.
 pub fn parse(text: &str, base: usize) -> Result<Node, ParseError> {
+    if let Some(nul) = text.find('\0') {
+        return Err(ParseError {
+            offset: base + nul,
+            message: "not a text file: a NUL byte here; no shell runs this as a script".into(),
+        });
+    }
     if let Some(offset) = deep_parens(text) {
         return Err(ParseError {
             offset: base + offset,
@@ -251,13 +257,13 @@ impl<'t> Lower<'t> {
     fn program(&self) -> Result<Node, ParseError> {
         let mut parser =
             brush_parser::Parser::new(std::io::Cursor::new(self.text.as_bytes()), &options());
-        // brush-parser is young; a panic inside it must not take haconf down.
+        // brush-parser is young; a panic inside it must not take haconf down, nor reach the
+        // user's terminal (it becomes this finding).
         let parsed =
-            std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| parser.parse_program()))
-                .map_err(|_| ParseError {
-                    offset: self.base,
-                    message: "the shell parser could not read this script".into(),
-                })?;
+            crate::quiet_panic::catch(|| parser.parse_program()).map_err(|_| ParseError {
+                offset: self.base,
+                message: "the shell parser could not read this script".into(),
+            })?;
         match parsed {
             Ok(p) => Ok(Node::Seq(
                 p.complete_commands.iter().map(|c| self.list(c)).collect(),

@@ -28,7 +28,7 @@ pub fn shared_or_skip(test: &str) -> Option<PathBuf> {
             if std::env::var("HACONF_REQUIRE_ORACLES").as_deref() == Ok("1") {
                 panic!("{msg} (HACONF_REQUIRE_ORACLES=1)");
             }
-            eprintln!("{msg}");
+            skip_notice(&msg);
             None
         }
     }
@@ -43,9 +43,16 @@ pub fn require_tool(test: &str, tool: &str, args: &[&str]) -> bool {
         if std::env::var("HACONF_REQUIRE_ORACLES").as_deref() == Ok("1") {
             panic!("{msg} (HACONF_REQUIRE_ORACLES=1)");
         }
-        eprintln!("{msg}");
+        skip_notice(&msg);
     }
     ok
+}
+
+/// Prints a skip where `cargo test` shows it: libtest captures `eprintln!` of a passing test,
+/// but not a direct write to the process's stderr.
+pub fn skip_notice(msg: &str) {
+    use std::io::Write;
+    let _ = writeln!(std::io::stderr(), "{msg}");
 }
 
 pub fn haconf() -> Command {
@@ -113,7 +120,7 @@ impl Netns {
             if std::env::var("HACONF_REQUIRE_ORACLES").as_deref() == Ok("1") {
                 panic!("{msg} (HACONF_REQUIRE_ORACLES=1)");
             }
-            eprintln!("{msg}");
+            skip_notice(&msg);
             return None;
         }
         let ns = Netns { name };
@@ -183,15 +190,18 @@ impl Tmux {
     pub fn screen(&self) -> String {
         String::from_utf8_lossy(
             &self
-                .run(&["capture-pane", "-t", &self.session, "-p"])
+                // The whole history, not only the visible part: a prompt that scrolled off
+                // still counts.
+                .run(&["capture-pane", "-t", &self.session, "-p", "-S", "-"])
                 .stdout,
         )
         .into_owned()
     }
 
-    /// Waits (5 s at most) until `what` is on the screen `count` times.
+    /// Waits (20 s at most: CI machines are slow and shared) until `what` is on the screen
+    /// `count` times.
     pub fn wait_for(&self, what: &str, count: usize) {
-        for _ in 0..100 {
+        for _ in 0..400 {
             if self.screen().matches(what).count() >= count {
                 return;
             }

@@ -10,6 +10,7 @@
 //! test process's id and a counter; everything is killed and deleted on drop.
 #![allow(dead_code)]
 
+use std::io::Write;
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
@@ -118,7 +119,8 @@ fn skip(test: &str, why: &str) {
     if std::env::var("HACONF_REQUIRE_ORACLES").as_deref() == Ok("1") {
         panic!("{msg} (HACONF_REQUIRE_ORACLES=1)");
     }
-    eprintln!("{msg}");
+    // Straight to stderr: libtest would capture `eprintln!` of a passing test.
+    let _ = writeln!(std::io::stderr(), "{msg}");
 }
 
 /// Whether the tools the lab needs are installed.

@@ -52,6 +52,10 @@ struct Undo {
     this: Answered,
     /// Syntax errors per file before it.
     errors: HashMap<PathBuf, usize>,
+    /// The findings before it, and the severity of the one it fixes when it is a safe fix
+    /// (a safe fix may not add a finding as bad: see docs/fix-safety.md).
+    findings: HashMap<engine::Key, usize>,
+    safe: Option<crate::diagnostic::Severity>,
 }
 
 /// How many questions at most (a fix that keeps coming back cannot loop forever).
@@ -107,6 +111,25 @@ pub(super) fn run(paths: &[PathBuf], args: &FixArgs, sel: &Selection) -> i32 {
                 checked = None;
                 continue;
             }
+            if let Some(sev) = undo.safe
+                && let Some(f) = engine::new_findings(&undo.findings, diags, project)
+                    .into_iter()
+                    .find(|f| f.severity >= sev)
+            {
+                let file = project.db.get(f.file);
+                println!(
+                    "(not applied: with it, {}:{} has {} {})",
+                    display_path(&file.path),
+                    file.line_col(f.span.start.min(file.text.len())).0,
+                    f.code,
+                    f.message
+                );
+                acc = undo.accepted;
+                answered = undo.answered;
+                answered.push(undo.this);
+                checked = None;
+                continue;
+            }
         }
         let offers: Vec<&Diagnostic> = diags
             .iter()
@@ -117,6 +140,14 @@ pub(super) fn run(paths: &[PathBuf], args: &FixArgs, sel: &Selection) -> i32 {
                 })
             })
             .filter(|d| !answered.iter().any(|a| a.matches(d, project)))
+            // No fix edits a file that is not text.
+            .filter(|d| {
+                d.fix.as_ref().is_some_and(|f| {
+                    f.edits
+                        .iter()
+                        .all(|e| crate::fix::is_text(&project.db.get(e.file).bytes))
+                })
+            })
             .collect();
         let Some(d) = offers.first().copied() else {
             break;
@@ -147,6 +178,12 @@ pub(super) fn run(paths: &[PathBuf], args: &FixArgs, sel: &Selection) -> i32 {
                     answered: answered.clone(),
                     this: Answered::declined(d, project),
                     errors: syntax_errors(diags, project),
+                    findings: engine::finding_counts(diags, project),
+                    safe: d
+                        .fix
+                        .as_ref()
+                        .filter(|f| f.applicability == Applicability::Safe)
+                        .map(|_| d.severity),
                 });
                 let record = accept(d, project, &mut acc, &mut answered);
                 answered.push(record);
@@ -293,11 +330,19 @@ fn show(d: &Diagnostic, project: &Project, more: usize, show_secrets: bool) {
     let db = &project.db;
     let f = db.get(d.file);
     let (l, c) = f.line_col(d.span.start);
+    let red = crate::output::Redactor::new(db);
+    let esc = |s: &str| {
+        if show_secrets {
+            crate::output::escape_controls(s).into_owned()
+        } else {
+            red.text(s, crate::output::Escape::Text).into_owned()
+        }
+    };
     println!(
         "\n{}:{l}:{c}: {} {}  ({more} more after this one)",
-        display_path(&f.path),
+        crate::output::escape_controls(&display_path(&f.path)),
         d.code,
-        d.message
+        esc(&d.message)
     );
     println!(
         "fix ({}) [{}]: {}",
@@ -307,7 +352,7 @@ fn show(d: &Diagnostic, project: &Project, more: usize, show_secrets: bool) {
             "unsafe"
         },
         d.code,
-        fx.message
+        esc(&fx.message)
     );
     let mut files: Vec<usize> = fx.edits.iter().map(|e| e.file).collect();
     files.sort();

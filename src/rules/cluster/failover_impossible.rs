@@ -44,10 +44,10 @@ a lower base helps), weights given on `track_script` lines and address owners (p
 to a person.
 
 ## References
-- acassen/keepalived#2599, #942 (weights too small), #2483 (nopreempt + weights)
+- https://github.com/acassen/keepalived/issues/2599, https://github.com/acassen/keepalived/issues/942 (weights too small), https://github.com/acassen/keepalived/issues/2483 (nopreempt + weights)
 - RFC 5798 §6.4.2 (a backup resets its timer on an advert of greater or equal priority):
   https://www.rfc-editor.org/rfc/rfc5798#section-6.4.2
-- RFC 5798 §6.4.2 and §6.4.3 (how a backup and a master compare priorities); `haconf check --failover`
+- `haconf check --failover` prints the model's table, and `haconf lab` runs it (docs/lab.md)
 "#,
     check: Check::Cluster(check),
     bad: &[

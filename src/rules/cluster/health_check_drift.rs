@@ -44,7 +44,7 @@ of) the odd node's, and its `track_script` block replaces the odd node's. The sc
 themselves are not copied; KA018 says when a node lacks one.
 
 ## References
-- keepalived.conf(5), `vrrp_script`, `track_script`; acassen/keepalived#535
+- `haconf check --failover` prints the model's table (README, *Using it*); https://github.com/acassen/keepalived/issues/535
 "#,
     check: Check::Cluster(check),
     bad: &[

@@ -37,7 +37,7 @@ Make the files identical; haconf can replace the odd one out with the majority's
 (unsafe: it changes what that node serves).
 
 ## References
-- the widely copied vendor guide's two nodes already differ in `index`
+- the vendor guide behind examples/seed-cluster: its two nodes already differ in `index`
 "#,
     check: Check::Cluster(check),
     bad: &[

@@ -36,7 +36,7 @@ on purpose. Better still, choose distinct priorities, with a gap smaller than th
 weights (e.g. 101 and 100 with `weight -20`).
 
 ## References
-- RFC 5798 §6.4.3; acassen/keepalived#2323, #1810
+- RFC 5798 §6.4.3; https://github.com/acassen/keepalived/issues/2323, https://github.com/acassen/keepalived/issues/1810
 "#,
     check: Check::Cluster(check),
     bad: &[

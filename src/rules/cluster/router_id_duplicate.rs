@@ -34,7 +34,7 @@ global_defs {
 `router_id` = the node's name (a safe fix: it changes labels only).
 
 ## References
-- keepalived.conf(5), `router_id` (used in SMTP alerts and SNMP)
+- `router_id` names the node in SMTP alerts and SNMP only (keepalived.conf(5): https://www.keepalived.org/manpage.html)
 "#,
     check: Check::Cluster(check),
     bad: &[

@@ -38,7 +38,7 @@ virtual_router_id 52
 Align the config to the spec (VRID and addresses: a safe fix), or update the spec.
 
 ## References
-- `haconf schema` (the JSON Schema of haconf.toml, with every key described)
+- docs/generate.md, *The spec*
 "#,
     check: Check::Cluster(check),
     bad: &[

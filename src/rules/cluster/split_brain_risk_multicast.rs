@@ -45,7 +45,7 @@ every node. haconf writes the peers when it knows every node's address (a safe f
 network that carries multicast, unicast works too). Allow IP protocol 112 between the nodes.
 
 ## References
-- acassen/keepalived#97, #950, #1367
+- https://github.com/acassen/keepalived/issues/97, https://github.com/acassen/keepalived/issues/950, https://github.com/acassen/keepalived/issues/1367; clouds that drop multicast
 "#,
     check: Check::Cluster(check),
     bad: &[

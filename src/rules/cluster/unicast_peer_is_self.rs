@@ -35,7 +35,7 @@ unicast_peer {
 Delete the entry (a safe fix).
 
 ## References
-- keepalived `vrrp/vrrp.c`: adverts go to every listed peer, self included
+- keepalived sends its adverts to every listed `unicast_peer`, its own address included (keepalived's `vrrp/vrrp.c`)
 "#,
     check: Check::Cluster(check),
     bad: &[(

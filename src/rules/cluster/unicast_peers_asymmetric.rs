@@ -35,7 +35,7 @@ Rewrite each node's `unicast_peer` to the other nodes' addresses (a safe fix: it
 configuration in which unicast VRRP works).
 
 ## References
-- keepalived `vrrp/vrrp.c` (unicast send)
+- keepalived `vrrp/vrrp.c` (unicast send); clouds that drop multicast
 "#,
     check: Check::Cluster(check),
     bad: &[

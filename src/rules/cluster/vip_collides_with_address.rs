@@ -35,7 +35,7 @@ virtual_ipaddress {
 Pick an unused host address of the subnet for the VIP.
 
 ## References
-- keepalived `vrrp/vrrp_ipaddress.c`: network and broadcast addresses are not checked
+- keepalived adds a `virtual_ipaddress` without checking for network or broadcast addresses (keepalived.conf(5): https://www.keepalived.org/manpage.html)
 "#,
     check: Check::Cluster(check),
     bad: &[(

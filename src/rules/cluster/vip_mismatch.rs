@@ -39,7 +39,7 @@ their `dev`/`label`), leaving comments alone. Update the backups first when addi
 running cluster.
 
 ## References
-- acassen/keepalived#1603, #2175
+- https://github.com/acassen/keepalived/issues/1603, https://github.com/acassen/keepalived/issues/2175
 "#,
     check: Check::Cluster(check),
     bad: &[

@@ -42,7 +42,7 @@ virtual_ipaddress {
 Use an address of the nodes' subnet, with the subnet's prefix length.
 
 ## References
-- keepalived `vrrp/vrrp_ipaddress.c`: the VIP is added as written, not checked against the interface subnet
+- keepalived adds a `virtual_ipaddress` without checking it against the interface's subnet (keepalived.conf(5): https://www.keepalived.org/manpage.html)
 "#,
     check: Check::Cluster(check),
     bad: &[(

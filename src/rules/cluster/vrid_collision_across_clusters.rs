@@ -38,7 +38,7 @@ Give each cluster on a segment its own VRIDs (haconf's generator derives them fr
 name and checks the fleet). `log_unknown_vrids` in `global_defs` helps spot clashes.
 
 ## References
-- openshift/installer#2966; redhat-cop/keepalived-operator#26
+- https://github.com/openshift/installer/issues/2966; https://github.com/redhat-cop/keepalived-operator/issues/26
 "#,
     check: Check::Fleet(check),
     bad: &[

@@ -32,7 +32,7 @@ The same VRID everywhere: haconf aligns on haconf.toml, else on the majority, el
 node with the highest priority, and says which.
 
 ## References
-- RFC 5798 §5.2.3; acassen/keepalived issues on templated VRIDs
+- RFC 5798 §5.2.3; templated VRIDs that collide across clusters
 "#,
     check: Check::Cluster(check),
     bad: &[

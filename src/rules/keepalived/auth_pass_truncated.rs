@@ -35,7 +35,7 @@ change). Secrets are masked in haconf's output.
 
 ## References
 - keepalived `vrrp/vrrp_parser.c` (`vrrp_auth_pass_handler`)
-- acassen/keepalived#2224
+- https://github.com/acassen/keepalived/issues/2224
 "#,
     check: Check::Node(check),
     bad: &[(

@@ -37,7 +37,7 @@ higher priority still wins the first election).
 
 ## References
 - keepalived `vrrp/vrrp.c` (`vrrp_complete_instance`)
-- acassen/keepalived#1472, #1515
+- https://github.com/acassen/keepalived/issues/1472, https://github.com/acassen/keepalived/issues/1515
 "#,
     check: Check::Node(check),
     bad: &[(

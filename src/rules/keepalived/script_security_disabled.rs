@@ -42,7 +42,7 @@ non-root users, so check ownership and modes first.
 
 ## References
 - keepalived `core/global_parser.c`, `vrrp/vrrp_track.c` (script security)
-- acassen/keepalived#901, #2184
+- https://github.com/acassen/keepalived/issues/901, https://github.com/acassen/keepalived/issues/2184
 "#,
     check: Check::Node(check),
     bad: &[(

@@ -43,7 +43,7 @@ fractions) shorter still.
 
 ## References
 - keepalived `vrrp/vrrp_track.c`, `core/notify.c` (script timeouts)
-- acassen/keepalived#535
+- https://github.com/acassen/keepalived/issues/535
 "#,
     check: Check::Node(check),
     bad: &[(

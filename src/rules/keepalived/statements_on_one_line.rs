@@ -43,7 +43,8 @@ authentication {
 ```
 
 ## References
-- keepalived `lib/parser.c` (a line is one statement); acassen/keepalived#2256
+- keepalived reads one statement per line: the words after the first keyword are its arguments (keepalived.conf(5): https://www.keepalived.org/manpage.html)
+- https://github.com/acassen/keepalived/issues/2256
 "#,
     check: Check::Keepalived(check),
     bad: &[(

@@ -60,6 +60,9 @@ fn check(cx: &KaCtx, out: &mut Vec<Diagnostic>) {
     let mut files: Vec<_> = unit.trees.keys().copied().collect();
     files.sort();
     for f in files {
+        if let Some(d) = crate::rules::not_text("KA001", cx.db, f) {
+            out.push(d);
+        }
         for e in &unit.trees[&f].errors {
             let mut d = Diagnostic::new("KA001", f, e.span, e.message.clone());
             d.help = e.help.clone();

@@ -39,7 +39,7 @@ addresses in haconf.toml), which is the only meaning the config can have had: a 
 
 ## References
 - keepalived `vrrp/vrrp.c`: "A unicast keyword has been specified without any unicast peers. Defaulting to multicast"
-- acassen/keepalived#950, #97 (split brain in clouds)
+- https://github.com/acassen/keepalived/issues/950, https://github.com/acassen/keepalived/issues/97 (split brain in clouds)
 "#,
     check: Check::Node(check),
     bad: &[(

@@ -12,7 +12,7 @@ pub static RULE: Rule = Rule {
     group: crate::rules::Group::Correctness,
     default: true,
     why: "keepalived ignores the keyword, or `keepalived -t` rejects the file",
-    fix: FixKind::SafeSometimes,
+    fix: FixKind::Unsafe,
     summary: "a keyword keepalived does not know in that block (with did-you-mean)",
     docs: r#"## What it finds
 A keyword keepalived 2.2 does not accept where it stands: a typo (`virtual_router_ip`),
@@ -31,9 +31,12 @@ vrrp_instance VI_1 {
 ```
 
 ## Fix
-When exactly one known keyword is close, haconf replaces it (a safe fix: it restores the
-only meaning you can have wanted). Otherwise it lists the candidates, or says in which block
-the keyword belongs.
+When exactly one known keyword is close, haconf offers to replace it. The fix changes
+behaviour, so it is applied only with `--unsafe`: keepalived skips an unknown keyword and
+runs without it, so spelling it right turns on a setting the node has been running without
+(the corpus has `lvs_sync_daemon_inteface` in two instances: fixed, keepalived starts the
+LVS sync daemon and complains that it was given twice). Otherwise haconf lists the
+candidates, or says in which block the keyword belongs.
 
 ## References
 - keepalived `lib/parser.c` (`Unknown keyword '%s'`)
@@ -93,9 +96,9 @@ fn check(cx: &KaCtx, out: &mut Vec<Diagnostic>) {
             let c = cands[0];
             d.help = Some(format!("did you mean `{c}`?"));
             d.fix = Some(Fix {
-                applicability: Applicability::Safe,
+                applicability: Applicability::Unsafe,
                 modes: Vec::new(),
-                message: format!("replace `{kw}` with `{c}`"),
+                message: format!("replace `{kw}` with `{c}` (keepalived ignores `{kw}` today: this turns the setting on)"),
                 edits: vec![Edit { file, span: word.span, replacement: c.to_owned() }],
             });
         } else if !cands.is_empty() {
@@ -107,9 +110,9 @@ fn check(cx: &KaCtx, out: &mut Vec<Diagnostic>) {
             d.message = format!("`{kw}` is an old name of `{new}`, which keepalived 2.2 does not accept in {block}");
             d.help = Some(format!("write `{new}`"));
             d.fix = Some(Fix {
-                applicability: Applicability::Safe,
+                applicability: Applicability::Unsafe,
                 modes: Vec::new(),
-                message: format!("replace `{kw}` with `{new}`"),
+                message: format!("replace `{kw}` with `{new}` (keepalived ignores `{kw}` today: this turns the setting on)"),
                 edits: vec![Edit { file, span: word.span, replacement: new }],
             });
         } else if !elsewhere.is_empty() {

@@ -35,7 +35,7 @@ Remove `vrrp_strict` (keepalived's defaults are what a web VIP wants), or add `a
 every instance.
 
 ## References
-- acassen/keepalived#2319, #2339, #474
+- https://github.com/acassen/keepalived/issues/2319, https://github.com/acassen/keepalived/issues/2339, https://github.com/acassen/keepalived/issues/474
 - `man 5 keepalived.conf`, *vrrp_strict*
 "#,
     check: Check::Node(check),

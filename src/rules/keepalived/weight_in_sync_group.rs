@@ -32,7 +32,7 @@ Use weight 0 (a failed check then sends the whole group to FAULT), track the scr
 sync group, or add `sync_group_tracking_weight` to the group.
 
 ## References
-- keepalived `vrrp/vrrp_sync.c`; acassen/keepalived#2105, #1813
+- keepalived `vrrp/vrrp_sync.c`; https://github.com/acassen/keepalived/issues/2105, https://github.com/acassen/keepalived/issues/1813
 "#,
     check: Check::Node(check),
     bad: &[(

@@ -53,6 +53,9 @@ fn check(cx: &NgCtx, out: &mut Vec<Diagnostic>) {
     let mut files: Vec<_> = unit.trees.keys().copied().collect();
     files.sort();
     for f in files {
+        if let Some(d) = crate::rules::not_text("NX001", cx.db, f) {
+            out.push(d);
+        }
         for e in &unit.trees[&f].errors {
             let mut d = Diagnostic::new("NX001", f, e.span, e.message.clone());
             d.help = e.help.clone();

@@ -49,7 +49,7 @@ When exactly one known directive is close, haconf offers it as a safe fix.
 
 fn check(cx: &NgCtx, out: &mut Vec<Diagnostic>) {
     let vocab = Vocabulary::get();
-    cx.unit.walk(&mut |file, d, _ctx| {
+    cx.unit.walk(&mut |file, d, ctx| {
         let name = &d.name.value;
         if !vocab.lookup(name).is_empty() {
             return;
@@ -63,7 +63,37 @@ fn check(cx: &NgCtx, out: &mut Vec<Diagnostic>) {
         let known = vocab
             .names()
             .filter(|n| vocab.lookup(n).iter().any(|r| !r.third_party));
-        let cands = suggest(name, known);
+        // A keyword glued to its first argument (`listen80`, `root/srv`): split it, never cut
+        // the argument off (`listen80` → `listen` would leave `listen` without a port).
+        if let Some((k, rest)) = glued(name) {
+            let split = format!("{k} {rest}");
+            diag.help = Some(format!("did you mean `{split}`? (a space is missing)"));
+            let mut args = vec![crate::syntax::nginx::Word {
+                span: d.name.span,
+                value: rest.into(),
+                quoted: false,
+            }];
+            args.extend(d.args.iter().cloned());
+            if super::swallowed_directive::accepts(k, &args, d.block().is_some(), ctx) {
+                diag.fix = Some(Fix {
+                    applicability: Applicability::Safe,
+                    modes: Vec::new(),
+                    message: format!("split `{name}` into `{split}`"),
+                    edits: vec![Edit {
+                        file,
+                        span: d.name.span,
+                        replacement: split,
+                    }],
+                });
+            }
+            out.push(diag);
+            return;
+        }
+        // A known name that is the unknown one cut short by more than a letter is no typo.
+        let cands: Vec<&str> = suggest(name, known)
+            .into_iter()
+            .filter(|c| !(name.starts_with(*c) && name.len() > c.len() + 1))
+            .collect();
         if cands.len() == 1 {
             let c = cands[0];
             diag.help = Some(format!("did you mean `{c}`?"));
@@ -89,4 +119,23 @@ fn check(cx: &NgCtx, out: &mut Vec<Diagnostic>) {
         }
         out.push(diag);
     });
+}
+
+/// `listen80` → (`listen`, `80`): the longest known directive (core or standard module) the
+/// name starts with, followed by what can only be an argument — a character no directive
+/// name has there (a digit, `/`, `.`, `$`, `:` ...), or `on`/`off`.
+fn glued(name: &str) -> Option<(&'static str, &str)> {
+    let vocab = Vocabulary::get();
+    let k: &'static str = vocab
+        .names()
+        .filter(|k| k.len() < name.len() && name.starts_with(*k))
+        .filter(|k| vocab.lookup(k).iter().any(|r| !r.third_party))
+        .max_by_key(|k| k.len())?;
+    let rest = &name[k.len()..];
+    let first = rest.chars().next()?;
+    let argument_like = !(first.is_ascii_alphabetic() || first == '_')
+        || rest == "on"
+        || rest == "off";
+    let clean = !rest.contains(['"', '\'', '\\', '{', '}', ';']);
+    (argument_like && clean).then_some((k, rest))
 }

@@ -41,7 +41,7 @@ service command (a file write needs a person).
 
 ## References
 - systemd.service(5), `Restart=`
-- acassen/keepalived#2522 (checks that restart or stop services)
+- a common pattern in published guides: checks that restart the service they check
 "#,
     check: Check::Script(check),
     bad: &[

@@ -46,7 +46,7 @@ http://127.0.0.1/`, or `exit 1` on the path that finds nginx down. `haconf fix -
 replaces the script with such a probe, with a time limit below the `vrrp_script` timeout.
 
 ## References
-- keepalived.conf(5), `vrrp_script`: exit status 0 is success; a script that prints 1 but exits 0 succeeds (acassen/keepalived#1197)
+- keepalived reads only a check's exit status: 0 is success, whatever it prints (keepalived.conf(5): https://www.keepalived.org/manpage.html, `vrrp_script`); https://github.com/acassen/keepalived/issues/1197
 - bash(1), *EXIT STATUS*; POSIX Shell Command Language 2.8.2
 "#,
     check: Check::Script(check),

@@ -45,6 +45,7 @@ for and the help suggests a probe that fits it:
 keepalived's own process is HC001 (it can never fail), not this rule.
 
 ## References
+- a process that exists is not a service that answers (a hung or misconfigured nginx still has its processes)
 - keepalived.conf(5), `vrrp_script`
 "#,
     check: Check::Script(check),

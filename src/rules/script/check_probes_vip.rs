@@ -46,7 +46,7 @@ Probe the node's own nginx: `http://127.0.0.1/` (with nginx listening on the wil
 address, NX011), or the node's own address.
 
 ## References
-- kubeadm, *Options for software load balancing* (`check_apiserver.sh`, the guarded VIP probe)
+- a common pattern in published guides: checks that probe the VIP
 "#,
     check: Check::Script(check),
     bad: &[(

@@ -39,7 +39,7 @@ Keep every wait well below the timeout (and the timeout below the interval), or 
 waits: a check reports, it does not wait for repairs.
 
 ## References
-- keepalived.conf(5), `vrrp_script` `timeout` (default: the interval); keepalived `core/notify.c`: on expiry SIGTERM to the process group, SIGKILL 2 s later, counted as a failure
+- `vrrp_script` `timeout` defaults to the interval; on expiry keepalived sends SIGTERM to the script's process group, SIGKILL later, and counts a failure (keepalived.conf(5): https://www.keepalived.org/manpage.html)
 "#,
     check: Check::Script(check),
     bad: &[

@@ -37,8 +37,8 @@ fi
 `haconf fix --unsafe` makes that replacement.
 
 ## References
-- keepalived.conf(5), `vrrp_script` (results, weights and FAULT)
-- acassen/keepalived#2522 (a vendor-guide check that stops keepalived)
+- `vrrp_script` results, weights and FAULT: keepalived.conf(5): https://www.keepalived.org/manpage.html
+- vendor guides that stop keepalived from the check, such as the one behind examples/seed-cluster
 "#,
     check: Check::Script(check),
     bad: &[

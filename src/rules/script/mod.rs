@@ -211,6 +211,10 @@ fn probe_url(model: &NodeModel) -> String {
     }
 }
 
+/// Scripts longer than this are not parsed (a check script is a few kilobytes; the shell
+/// parser's memory is over 100 times the script's size).
+pub const MAX_SHELL_PARSE: usize = 256 * 1024;
+
 /// Shells whose scripts we parse.
 fn is_shell(interp: &str) -> bool {
     matches!(
@@ -279,7 +283,12 @@ pub fn targets(db: &SourceDb, node: &Node, model: &NodeModel) -> Vec<Target> {
                 None => (None, false),
             }
         };
-        let shellish = interpreter.as_deref().is_none_or(is_shell);
+        // A compiled program (a NUL byte and no `#!`) is run as it is: nothing to parse.
+        let compiled = !inline && interpreter.is_none() && text.contains('\0');
+        // The shell parser takes over 100 bytes of memory per byte of script: a script past
+        // MAX_SHELL_PARSE is not parsed (HC009 says so, as a note).
+        let too_big = text.len() > MAX_SHELL_PARSE && !text.contains('\0');
+        let shellish = !compiled && !too_big && interpreter.as_deref().is_none_or(is_shell);
         let shell = shellish.then(|| shell_of(text, span.start, errexit));
         out.push(Target {
             file,

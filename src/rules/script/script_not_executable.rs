@@ -51,7 +51,7 @@ With a host's facts (`facts.json`, written by `haconf pull`), the execute bit is
 own, whatever the mode of the copy being checked.
 
 ## References
-- keepalived `core/notify.c`: scripts without `#!` are run through `system()` and logged with "Please add a #! shebang"
+- keepalived runs a script without `#!` through the shell and logs 'Please add a #! shebang' (keepalived's `core/notify.c`)
 - keepalived `core/notify.c` ("Script errors aren't server errors")
 "#,
     check: Check::Script(check),
@@ -80,6 +80,11 @@ fn check(cx: &ScriptCtx, out: &mut Vec<Diagnostic>) {
         return;
     }
     let f = cx.db.get(t.file);
+    // A compiled program (ELF) needs no `#!`: the kernel runs it as it is.
+    let elf = f.bytes.starts_with(b"\x7fELF");
+    // A file that is not text is never edited (not even its mode): a fix cannot know what
+    // it is.
+    let text = crate::fix::is_text(&f.bytes);
     let first_end = f.text.find('\n').unwrap_or(f.text.len());
     let first = &f.text[..first_end];
     if f.text.starts_with("#!") && first.ends_with('\r') {
@@ -104,10 +109,11 @@ fn check(cx: &ScriptCtx, out: &mut Vec<Diagnostic>) {
                 modes: Vec::new(),
                 message: "convert to Unix line endings".into(),
                 edits,
-            }),
+            })
+            .with_fix_if(text),
         );
     }
-    if !f.text.starts_with("#!") {
+    if !elf && !f.text.starts_with("#!") {
         let typo = first.starts_with('#') && first.contains("/bin/");
         let (msg, edit) = if typo {
             (
@@ -137,16 +143,19 @@ fn check(cx: &ScriptCtx, out: &mut Vec<Diagnostic>) {
         } else {
             "add `#!/bin/sh` (how keepalived runs it today)".to_string()
         };
-        out.push(
-            cx.diag("HC006", Span::new(0, first_end), msg)
-                .with_help("start the script with `#!/bin/sh`, or `#!/bin/bash` when it uses bash")
-                .with_fix(Fix {
-                    applicability: Applicability::Safe,
-                    modes: Vec::new(),
-                    message: fix_msg,
-                    edits: vec![edit],
-                }),
-        );
+        let d = cx
+            .diag("HC006", Span::new(0, first_end), msg)
+            .with_help("start the script with `#!/bin/sh`, or `#!/bin/bash` when it uses bash");
+        out.push(if text {
+            d.with_fix(Fix {
+                applicability: Applicability::Safe,
+                modes: Vec::new(),
+                message: fix_msg,
+                edits: vec![edit],
+            })
+        } else {
+            d
+        });
     }
     // The host's own mode, when its facts have it (`haconf pull`), is the one keepalived sees:
     // a copy may have lost the bit, or gained it.
@@ -190,7 +199,7 @@ fn check(cx: &ScriptCtx, out: &mut Vec<Diagnostic>) {
         }
         // Only the copy can be fixed here: one that is executable already has nothing to fix,
         // whatever the host has.
-        out.push(if p.executable {
+        out.push(if p.executable || !text {
             d
         } else {
             d.with_fix(Fix {

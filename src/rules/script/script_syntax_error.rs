@@ -58,6 +58,20 @@ Correct the script; `bash -n script` (or `sh -n`) shows the same error.
 };
 
 fn check(cx: &ScriptCtx, out: &mut Vec<Diagnostic>) {
+    let len = cx.target.span.len();
+    if cx.target.shell.is_none() && len > super::MAX_SHELL_PARSE {
+        let mut d = cx.diag(
+            "HC009",
+            Span::new(cx.target.span.start, cx.target.span.start),
+            format!(
+                "not analysed: the script is {len} bytes, more than the {} KiB of shell haconf parses",
+                super::MAX_SHELL_PARSE / 1024
+            ),
+        );
+        d.severity = crate::diagnostic::Severity::Info;
+        out.push(d);
+        return;
+    }
     let Some(e) = cx.target.parse_error() else {
         return;
     };
