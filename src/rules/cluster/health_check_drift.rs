@@ -105,7 +105,7 @@ fn behaviour(cx: &ClusterCtx, n: usize, inst: &Instance) -> Vec<String> {
             Some(s) => {
                 let cmd = s.script.as_ref().map_or("", |c| c.value.as_str());
                 let prog = crate::project::command_program(cmd);
-                let what = match prog
+                match prog
                     .as_deref()
                     .and_then(|p| node.program(p))
                     .and_then(|p| p.file)
@@ -115,8 +115,7 @@ fn behaviour(cx: &ClusterCtx, n: usize, inst: &Instance) -> Vec<String> {
                         format!("file:{}:{rest}", cx.db.get(f).text)
                     }
                     None => cmd.to_string(),
-                };
-                what
+                }
             }
             None => format!("`{}` (undefined)", t.name),
         })

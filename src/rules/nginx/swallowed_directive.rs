@@ -162,12 +162,26 @@ pub fn swallowed_at(text: &str, d: &Directive, ctx: Context) -> Option<usize> {
 /// `ngx_stream_core_listen`).
 fn listen_param(p: &str) -> bool {
     const FLAGS: &[&str] = &[
-        "default_server", "default", "ssl", "http2", "quic", "proxy_protocol", "reuseport",
-        "deferred", "bind", "udp",
+        "default_server",
+        "default",
+        "ssl",
+        "http2",
+        "quic",
+        "proxy_protocol",
+        "reuseport",
+        "deferred",
+        "bind",
+        "udp",
     ];
     const KEYS: &[&str] = &[
-        "backlog=", "rcvbuf=", "sndbuf=", "setfib=", "fastopen=", "accept_filter=",
-        "ipv6only=", "so_keepalive=",
+        "backlog=",
+        "rcvbuf=",
+        "sndbuf=",
+        "setfib=",
+        "fastopen=",
+        "accept_filter=",
+        "ipv6only=",
+        "so_keepalive=",
     ];
     FLAGS.contains(&p) || KEYS.iter().any(|k| p.starts_with(k))
 }

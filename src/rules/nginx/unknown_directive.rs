@@ -133,9 +133,8 @@ fn glued(name: &str) -> Option<(&'static str, &str)> {
         .max_by_key(|k| k.len())?;
     let rest = &name[k.len()..];
     let first = rest.chars().next()?;
-    let argument_like = !(first.is_ascii_alphabetic() || first == '_')
-        || rest == "on"
-        || rest == "off";
+    let argument_like =
+        !(first.is_ascii_alphabetic() || first == '_') || rest == "on" || rest == "off";
     let clean = !rest.contains(['"', '\'', '\\', '{', '}', ';']);
     (argument_like && clean).then_some((k, rest))
 }
