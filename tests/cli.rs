@@ -309,7 +309,7 @@ fn suppressions_and_lint_settings() {
         &[
             (
                 "haconf.toml",
-                "[lint]\nignore = [\"KA025\", \"CL018\", \"KA019\"]\nfail-on = \"error\"\n",
+                "[lint]\nextend-select = [\"HA002\"]\nignore = [\"KA025\", \"CL018\", \"KA019\"]\nfail-on = \"error\"\n",
             ),
             (
                 "ha1/keepalived.conf",

@@ -1,7 +1,9 @@
-//! Every rule over every real-world cluster set of the corpus, each set checked on its own
+//! The default rule set over every real-world cluster set of the corpus, each set checked on its own
 //! (the sets come from unrelated repositories, so they are not one fleet). The summary —
 //! set → codes with counts — is a checked-in snapshot: a change that adds or removes findings
-//! shows up in review. docs/corpus-review.md records how the findings were reviewed.
+//! shows up in review. docs/corpus-review.md records how the findings were reviewed, and
+//! docs/precision-review.md reviews every finding at warning or above, before and after the
+//! default set.
 
 mod common;
 

@@ -22,7 +22,7 @@ fn haconf_syntax(path: &Path, codes: &[&str]) -> (bool, Vec<String>) {
     let project = Project::load(&[path.to_path_buf()]);
     let sel = Selection {
         select: codes.iter().map(|s| s.to_string()).collect(),
-        ignore: vec![],
+        ..Selection::default()
     };
     let diags = run(&project, &sel);
     let msgs: Vec<String> = diags

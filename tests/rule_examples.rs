@@ -31,7 +31,7 @@ fn codes_for(files: &[(&str, &str)]) -> Vec<String> {
     }
     let project = Project::load(&[dir.path().join("fleet")]);
     assert!(project.errors.is_empty(), "{:?}", project.errors);
-    run(&project, &Selection::default())
+    run(&project, &Selection::everything())
         .iter()
         .map(|d| d.code.to_string())
         .collect()

@@ -53,8 +53,16 @@ fn hc_codes(fixture: &Path, extra_env: &[(&str, &str)]) -> (BTreeSet<String>, se
         std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755)).unwrap();
     }
     let mut cmd = haconf();
-    cmd.args(["check", "--format", "json", "--exit-zero"])
-        .arg(&node);
+    // shellcheck's findings are opt-in.
+    cmd.args([
+        "check",
+        "--format",
+        "json",
+        "--exit-zero",
+        "--extend-select",
+        "SC",
+    ])
+    .arg(&node);
     for (k, v) in extra_env {
         cmd.env(k, v);
     }
@@ -215,6 +223,8 @@ fn shellcheck_findings_come_through_and_honour_disable() {
             "--format",
             "concise",
             "--exit-zero",
+            "--extend-select",
+            "SC",
             "--ignore",
             "SC2086",
         ])

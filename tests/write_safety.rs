@@ -609,7 +609,7 @@ fn files_holding_a_secret_are_created_owner_only() {
         &["--version"],
     ) {
         haconf()
-            .arg("check")
+            .args(["check", "--extend-select", "SC"])
             .arg(dir.path().join("sc"))
             .env("HACONF_CACHE_DIR", &cache)
             .output()

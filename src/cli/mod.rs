@@ -187,9 +187,13 @@ pub fn main() -> i32 {
 /// Which rules run and whether the spec is read: shared by `check` and `fix`.
 #[derive(clap::Args, Debug)]
 pub struct RuleArgs {
-    /// Only these rules (codes or prefixes, comma-separated: `KA002,NX`).
+    /// Only these rules (codes, prefixes or groups, comma-separated: `KA002,NX,pedantic`;
+    /// `ALL` for every rule) instead of the default set.
     #[arg(long, value_delimiter = ',')]
     pub select: Vec<String>,
+    /// These rules in addition to the default set (or to `--select`).
+    #[arg(long, value_delimiter = ',')]
+    pub extend_select: Vec<String>,
     /// Not these rules (codes or prefixes, comma-separated).
     #[arg(long, value_delimiter = ',')]
     pub ignore: Vec<String>,
@@ -201,17 +205,26 @@ pub struct RuleArgs {
 impl RuleArgs {
     /// The rule selection, refusing codes that match no rule.
     pub fn selection(&self) -> Result<Selection, String> {
-        selection(&self.select, &self.ignore)
+        selection(&self.select, &self.extend_select, &self.ignore)
     }
 }
 
 /// The rule selection of `--select`/`--ignore`, refusing codes that match no rule.
-fn selection(select: &[String], ignore: &[String]) -> Result<Selection, String> {
+fn selection(
+    select: &[String],
+    extend_select: &[String],
+    ignore: &[String],
+) -> Result<Selection, String> {
     let clean = |l: &[String]| -> Result<Vec<String>, String> {
         l.iter()
             .map(|c| {
                 let c = c.trim();
-                if c == "ALL" || rules::all().iter().any(|r| r.code.starts_with(c)) {
+                if c == "ALL"
+                    || rules::Group::parse(c).is_some()
+                    || c == "SC"
+                    || rules::script::shellcheck::is_sc(c)
+                    || rules::all().iter().any(|r| r.code.starts_with(c))
+                {
                     Ok(c.to_owned())
                 } else {
                     Err(format!("`{c}` matches no rule code (see `haconf rules`)"))
@@ -221,6 +234,7 @@ fn selection(select: &[String], ignore: &[String]) -> Result<Selection, String> 
     };
     Ok(Selection {
         select: clean(select)?,
+        extend_select: clean(extend_select)?,
         ignore: clean(ignore)?,
     })
 }
@@ -391,6 +405,9 @@ fn list_rules(format: ListFormat) -> i32 {
                         "code": r.code,
                         "name": r.name,
                         "severity": r.severity,
+                        "group": r.group.as_str(),
+                        "default": r.default,
+                        "why": r.why,
                         "fix": r.fix.as_str(),
                         "summary": r.summary,
                         "docs": r.docs,
@@ -400,16 +417,25 @@ fn list_rules(format: ListFormat) -> i32 {
             println!("{}", serde_json::to_string_pretty(&v).unwrap_or_default());
         }
         ListFormat::Human => {
+            println!(
+                "{:<6} {:<28} {:<12} {:<8} {:<8} {:<16} summary",
+                "code", "name", "group", "default", "severity", "fix"
+            );
             for r in rules::all() {
                 println!(
-                    "{}  {:<28} {:<8} fix: {:<16} {}",
+                    "{:<6} {:<28} {:<12} {:<8} {:<8} {:<16} {}",
                     r.code,
                     r.name,
+                    r.group.as_str(),
+                    if r.default { "on" } else { "off" },
                     r.severity.as_str(),
                     r.fix.as_str(),
                     r.summary
                 );
             }
+            println!(
+                "\n`on` rules run by default; the others with `--select CODE`, `--extend-select CODE`\nor `[lint] extend-select` in haconf.toml (a group name selects the whole group).\nshellcheck's findings (SC…) are opt-in too: `--extend-select SC`."
+            );
         }
     }
     0
@@ -423,10 +449,17 @@ fn explain(code: &str) -> i32 {
         Some(r) => {
             println!("# {} ({})\n", r.code, r.name);
             println!(
-                "Default severity: {}. Fix: {}.\n",
+                "Group: {}. {}. Default severity: {}. Fix: {}.\n",
+                r.group.as_str(),
+                if r.default {
+                    "On by default"
+                } else {
+                    "Off by default (opt in with `--extend-select` or `[lint] extend-select`)"
+                },
                 r.severity.as_str(),
                 r.fix.as_str()
             );
+            println!("Why: {}.\n", r.why);
             print!("{}", r.docs);
             0
         }

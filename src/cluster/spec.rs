@@ -45,6 +45,9 @@ pub struct ClusterSpec {
     /// Timers and VRRP version: `fast`, `default` or `conservative`.
     #[schemars(with = "Option<String>")]
     pub failover: Option<Spanned<String>>,
+    /// The network the nodes share: `cloud` (drops multicast: CL018 is a warning) or `lan`
+    /// (carries multicast: CL018 stays quiet). Unset: CL018 is info.
+    pub network: Option<Network>,
     /// `unicast` (default: clouds drop multicast) or `multicast`.
     #[schemars(with = "Option<String>")]
     pub transport: Option<Spanned<String>>,
@@ -56,6 +59,16 @@ pub struct ClusterSpec {
     /// `generate --fleet DIR`), no other directory is read.
     #[schemars(with = "Option<String>")]
     pub fleet: Option<Spanned<String>>,
+}
+
+/// The network a cluster runs on, as far as VRRP cares.
+#[derive(Debug, Clone, Copy, Deserialize, JsonSchema, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum Network {
+    /// A cloud VPC (AWS, GCP, Azure, OpenStack, ...): multicast is dropped.
+    Cloud,
+    /// A LAN, a lab or a container bridge where multicast reaches every node.
+    Lan,
 }
 
 #[derive(Debug, Clone, Deserialize, JsonSchema)]
@@ -155,12 +168,20 @@ pub struct NginxSpec {
 #[derive(Debug, Clone, Deserialize, Default, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct LintSpec {
-    /// Rule codes or prefixes to run (default: all).
+    /// Rule codes, prefixes or groups to run instead of the default set (`ALL`: every rule).
     #[serde(default)]
     pub select: Vec<String>,
+    /// Rule codes, prefixes or groups to run in addition to the default set (or `select`).
+    #[serde(default, rename = "extend-select")]
+    pub extend_select: Vec<String>,
     /// Rule codes or prefixes not to run.
     #[serde(default)]
     pub ignore: Vec<String>,
+    /// The deploy sets file modes (and ships scripts) itself: missing execute bits and script
+    /// files absent from the tree are info, not errors (HC006, KA018), even in an `etc/`
+    /// overlay.
+    #[serde(default, rename = "deploy-sets-modes")]
+    pub deploy_sets_modes: bool,
     /// The lowest severity that fails the run: `error`, `warning` or `info`.
     #[serde(rename = "fail-on")]
     #[schemars(with = "Option<String>")]

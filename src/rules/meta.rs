@@ -7,6 +7,9 @@ pub static INVALID_SPEC: Rule = Rule {
     code: "HA001",
     name: "invalid-spec",
     severity: Severity::Error,
+    group: crate::rules::Group::Correctness,
+    default: true,
+    why: "a spec haconf cannot read turns the spec checks off",
     fix: FixKind::None,
     summary: "haconf.toml does not parse, or holds a value that cannot be right",
     docs: r#"## What it finds
@@ -48,6 +51,9 @@ pub static UNUSED_SUPPRESSION: Rule = Rule {
     code: "HA002",
     name: "unused-suppression",
     severity: Severity::Warning,
+    group: crate::rules::Group::Pedantic,
+    default: false,
+    why: "a stale suppression is harmless until it hides a new finding; ruff's RUF100 is opt-in too",
     fix: FixKind::None,
     summary: "a `haconf: ignore[CODE]` comment that suppresses nothing",
     docs: r#"## What it finds

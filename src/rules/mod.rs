@@ -36,6 +36,45 @@ impl FixKind {
     }
 }
 
+/// What kind of problem a rule finds. The default selection is every rule whose `default` is
+/// true: what breaks failover, loses the VIP, makes keepalived or nginx reject or silently
+/// ignore the configuration, or is a real security hole.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Group {
+    /// Breaks failover, loses the VIP, or keepalived/nginx rejects or silently ignores the
+    /// configuration. On by default.
+    Correctness,
+    /// A real security hole. On by default.
+    Security,
+    /// Very likely a mistake, though a deliberate setup can look the same: on by default
+    /// where the pattern almost never is deliberate, opt-in otherwise.
+    Suspicious,
+    /// Facts and habits worth knowing, not defects. Opt-in.
+    Pedantic,
+}
+
+impl Group {
+    pub const ALL: [Group; 4] = [
+        Group::Correctness,
+        Group::Security,
+        Group::Suspicious,
+        Group::Pedantic,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Group::Correctness => "correctness",
+            Group::Security => "security",
+            Group::Suspicious => "suspicious",
+            Group::Pedantic => "pedantic",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Group> {
+        Group::ALL.into_iter().find(|g| g.as_str() == s)
+    }
+}
+
 /// What one keepalived check sees.
 pub struct KaCtx<'a> {
     pub db: &'a SourceDb,
@@ -101,6 +140,11 @@ pub struct Rule {
     pub code: &'static str,
     pub name: &'static str,
     pub severity: Severity,
+    pub group: Group,
+    /// Whether the rule runs without `--select` / `extend-select`.
+    pub default: bool,
+    /// One line: why the rule has its group and default.
+    pub why: &'static str,
     pub fix: FixKind,
     /// One line: what it finds.
     pub summary: &'static str,
@@ -150,6 +194,7 @@ pub fn all() -> &'static [&'static Rule] {
         &script::probe_ignores_http_errors::RULE,
         &script::check_probes_vip::RULE,
         &script::script_syntax_error::RULE,
+        &script::inline_shell_syntax::RULE,
         &nginx::syntax_error::RULE,
         &nginx::unknown_directive::RULE,
         &nginx::directive_not_allowed_here::RULE,
@@ -230,19 +275,47 @@ pub fn by_code(code: &str) -> Option<&'static Rule> {
 /// Which rules run and which findings count, from `--select`, `--ignore` and the like.
 #[derive(Debug, Clone, Default)]
 pub struct Selection {
-    /// Code prefixes; empty means all.
+    /// Code prefixes, group names or `ALL`; empty means the default set.
     pub select: Vec<String>,
+    /// Added to `select` (or to the default set).
+    pub extend_select: Vec<String>,
     pub ignore: Vec<String>,
 }
 
+/// Whether a selector (`ALL`, a code prefix, or a group name) names `code`.
+fn selects(pattern: &str, code: &str) -> bool {
+    if pattern == "ALL" || code.starts_with(pattern) {
+        return true;
+    }
+    match Group::parse(pattern) {
+        // shellcheck's findings are pedantic: opt-in, like its own optional checks.
+        Some(Group::Pedantic) if script::shellcheck::is_sc(code) => true,
+        Some(g) => by_code(code).is_some_and(|r| r.group == g),
+        None => false,
+    }
+}
+
 impl Selection {
+    /// Every rule, shellcheck included (`--select ALL`).
+    pub fn everything() -> Selection {
+        Selection {
+            select: vec!["ALL".into()],
+            ..Selection::default()
+        }
+    }
+
     pub fn enabled(&self, code: &str) -> bool {
-        let m = |p: &String| p == "ALL" || code.starts_with(p.as_str());
-        (self.select.is_empty() || self.select.iter().any(m)) && !self.ignore.iter().any(m)
+        let base = if self.select.is_empty() {
+            by_code(code).is_some_and(|r| r.default)
+        } else {
+            self.select.iter().any(|p| selects(p, code))
+        };
+        (base || self.extend_select.iter().any(|p| selects(p, code)))
+            && !self.ignore.iter().any(|p| selects(p, code))
     }
 
     /// This selection refined by a cluster's `[lint]`: the command line's `--select` wins
-    /// over the file's `select`; the ignores add up.
+    /// over the file's `select`; `extend-select` and the ignores add up.
     pub fn with_spec(&self, spec: Option<&crate::cluster::spec::Spec>) -> LocalSelection {
         let lint = spec.and_then(|s| s.lint.clone()).unwrap_or_default();
         let select = if self.select.is_empty() {
@@ -250,11 +323,18 @@ impl Selection {
         } else {
             self.select.clone()
         };
+        let mut extend_select = self.extend_select.clone();
+        extend_select.extend(lint.extend_select.iter().cloned());
         let mut ignore = self.ignore.clone();
         ignore.extend(lint.ignore.iter().cloned());
         LocalSelection {
-            sel: Selection { select, ignore },
+            sel: Selection {
+                select,
+                extend_select,
+                ignore,
+            },
             per_file: lint.per_file_ignores,
+            deploy_sets_modes: lint.deploy_sets_modes,
         }
     }
 }
@@ -263,6 +343,8 @@ impl Selection {
 pub struct LocalSelection {
     pub sel: Selection,
     pub per_file: std::collections::BTreeMap<String, Vec<String>>,
+    /// `[lint] deploy-sets-modes`: file modes in the tree are not the deployed ones.
+    pub deploy_sets_modes: bool,
 }
 
 impl LocalSelection {
@@ -270,14 +352,13 @@ impl LocalSelection {
         self.sel.enabled(code)
     }
 
-    /// Whether any shellcheck code can be reported (`--select SC2086` counts).
+    /// Whether any shellcheck code can be reported: shellcheck is opt-in (`--select SC`,
+    /// `--select SC2086`, `extend-select = ["SC"]`, `ALL`, or the `pedantic` group).
     pub fn sc_enabled(&self) -> bool {
         let sel = &self.sel;
-        let selected = sel.select.is_empty()
-            || sel
-                .select
-                .iter()
-                .any(|p| p == "ALL" || p.starts_with("SC") || "SC".starts_with(p.as_str()));
+        let names_sc =
+            |p: &String| p == "ALL" || p == "pedantic" || p.starts_with("SC") || p == "S";
+        let selected = sel.select.iter().any(names_sc) || sel.extend_select.iter().any(names_sc);
         selected
             && !sel
                 .ignore
@@ -404,7 +485,15 @@ pub fn run_full<'p>(project: &'p Project, sel: &Selection) -> Outcome<'p> {
             );
         }
     }
-    let mut out = suppress::apply(project, out, &|c| sel.enabled(c));
+    // A code counts as enabled for suppressions when the command line or any cluster's
+    // `[lint]` enables it (HA002 is opt-in, often through `extend-select`).
+    let locals: Vec<LocalSelection> = clusters
+        .iter()
+        .map(|(_, cm)| sel.with_spec(cm.spec.as_ref()))
+        .collect();
+    let mut out = suppress::apply(project, out, &|c| {
+        sel.enabled(c) || locals.iter().any(|l| l.enabled(c))
+    });
     sort_dedup(db, &mut out);
     Outcome {
         diagnostics: out,
@@ -514,12 +603,14 @@ fn check_scripts(
         return;
     }
     let targets = script::targets(db, node, model);
+    let deployed = tree_is_deployed(node, local.deploy_sets_modes);
     for target in &targets {
         let cx = script::ScriptCtx {
             db,
             node,
             model,
             target,
+            deployed,
         };
         for f in &hc {
             f(&cx, out);
@@ -531,6 +622,22 @@ fn check_scripts(
             out.extend(found.into_iter().filter(|d| local.enabled(d.code)));
         }
     }
+}
+
+/// Whether the node's tree shows what keepalived will find on the host: file modes, and which
+/// scripts exist. True with the host's facts (`haconf pull`) and in an `etc/` overlay (unless
+/// `[lint] deploy-sets-modes`); false in a flat repository layout, where scripts are often
+/// installed, and their modes set, by the deploy.
+pub fn tree_is_deployed(node: &Node, deploy_sets_modes: bool) -> bool {
+    node.facts.is_some() || (node.layout == crate::project::Layout::Etc && !deploy_sets_modes)
+}
+
+/// `[lint] deploy-sets-modes` of a cluster's spec.
+pub fn deploy_sets_modes(cm: &ClusterModel) -> bool {
+    cm.spec
+        .as_ref()
+        .and_then(|s| s.lint.as_ref())
+        .is_some_and(|l| l.deploy_sets_modes)
 }
 
 pub fn sort_dedup(db: &SourceDb, diags: &mut Vec<Diagnostic>) {

@@ -8,6 +8,9 @@ pub static RULE: Rule = Rule {
     code: "CL009",
     name: "advert-params-mismatch",
     severity: Severity::Error,
+    group: crate::rules::Group::Correctness,
+    default: true,
+    why: "keepalived drops adverts with other parameters: both nodes hold the VIP",
     fix: FixKind::Safe,
     summary: "advert_int, vrrp version or down_timer_adverts differ",
     docs: r#"## What it finds

@@ -10,6 +10,9 @@ pub static RULE: Rule = Rule {
     code: "CL008",
     name: "auth-mismatch",
     severity: Severity::Error,
+    group: crate::rules::Group::Correctness,
+    default: true,
+    why: "adverts are dropped: both nodes hold the VIP",
     fix: FixKind::Safe,
     summary: "auth type or the effective (first 8 chars) password differs",
     docs: r#"## What it finds

@@ -9,6 +9,9 @@ pub static RULE: Rule = Rule {
     code: "CL013",
     name: "failover-impossible",
     severity: Severity::Error,
+    group: crate::rules::Group::Correctness,
+    default: true,
+    why: "the VIP stays on the failed node",
     fix: FixKind::Unsafe,
     summary: "when the master's checks fail, its priority stays ≥ a healthy backup's, so the VIP never moves",
     docs: r#"## What it finds

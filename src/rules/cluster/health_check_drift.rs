@@ -10,20 +10,30 @@ pub static RULE: Rule = Rule {
     code: "CL016",
     name: "health-check-drift",
     severity: Severity::Warning,
+    group: crate::rules::Group::Suspicious,
+    default: true,
+    why: "failover works on one node and not on the other",
     fix: FixKind::Unsafe,
-    summary: "health checks differ between nodes: missing on some, different scripts, or different interval / weight / fall / rise",
+    summary: "health checks differ between nodes: missing on the master or on a peer of equal rank, a different script, or undefined",
     docs: r#"## What it finds
-An instance whose tracked scripts differ between nodes: a check tracked on some nodes only, a
-different command, or a different `interval`, `timeout`, effective `weight`, `fall` or `rise`.
+An instance whose health checks test different things on different nodes: a check tracked on
+some nodes only, a check whose script differs (by content: the same script installed at
+another path is the same check), or one that is undefined on some node.
+
+Not reported: a standby node (below the top priority) that tracks no check at all — a
+deliberate design: it only has to take the VIP when the master fails — and differences in
+`interval`, `timeout`, `fall`, `rise` or `weight`, which are tuned against each node's
+priority; whether failover still works with them is CL013's question.
 
 ## Why it matters
 Failover is a comparison of priorities, so both sides must move by the same rules. A check on
-the master only means the backup keeps the VIP when its own nginx is dead; a weight of −5 on
-one node and −50 on the other means the model you reasoned about is not the one that runs.
+the master only means the backup keeps the VIP when its own nginx is dead, and a different
+script on each node means the nodes give the VIP up for different reasons.
 
 ## Example
 ```
-# ha1: vrrp_script chk { interval 2  weight -20 }     # ha2: vrrp_script chk { interval 5  weight -2 }
+# ha1: vrrp_script chk { script "/etc/keepalived/chk_nginx.sh" }
+# ha2: vrrp_script chk { script "killall -0 nginx" }
 ```
 
 ## Fix
@@ -44,7 +54,7 @@ themselves are not copied; KA018 says when a node lacks one.
         ),
         (
             "../ha2/keepalived.conf",
-            "vrrp_script chk {\n    script \"/usr/bin/true\"\n    interval 5\n    weight -2\n}\nvrrp_instance VI_1 {\n    interface eth0\n    virtual_router_id 51\n    virtual_ipaddress {\n        192.168.0.100/24\n    }\n    track_script {\n        chk\n    }\n}\n",
+            "vrrp_script chk {\n    script \"/usr/bin/pgrep -x nginx\"\n    interval 5\n    weight -2\n}\nvrrp_instance VI_1 {\n    interface eth0\n    virtual_router_id 51\n    virtual_ipaddress {\n        192.168.0.100/24\n    }\n    track_script {\n        chk\n    }\n}\n",
         ),
     ],
     good: &[
@@ -59,7 +69,7 @@ themselves are not copied; KA018 says when a node lacks one.
     ],
 };
 
-/// What a node's checks for one instance amount to, as comparable text.
+/// What a node's checks for one instance amount to, as comparable text: for messages.
 fn summary(ka: &Keepalived, inst: &Instance) -> Vec<String> {
     let mut v: Vec<String> = inst
         .track_scripts
@@ -82,15 +92,56 @@ fn summary(ka: &Keepalived, inst: &Instance) -> Vec<String> {
     v
 }
 
+/// What decides whether two nodes' checks test the same thing: the checks tracked, a script
+/// file by its content (the same script installed at another path is the same check). Timers
+/// and weights are tuned per node; whether failover still works with them is CL013's question.
+fn behaviour(cx: &ClusterCtx, n: usize, inst: &Instance) -> Vec<String> {
+    let ka = &cx.cm.nodes[n].keepalived;
+    let node = &cx.cluster.nodes[n];
+    let mut v: Vec<String> = inst
+        .track_scripts
+        .iter()
+        .map(|t| match ka.script(&t.name) {
+            Some(s) => {
+                let cmd = s.script.as_ref().map_or("", |c| c.value.as_str());
+                let prog = crate::project::command_program(cmd);
+                match prog
+                    .as_deref()
+                    .and_then(|p| node.program(p))
+                    .and_then(|p| p.file)
+                {
+                    Some(f) => {
+                        let rest = cmd.split_whitespace().skip(1).collect::<Vec<_>>().join(" ");
+                        format!("file:{}:{rest}", cx.db.get(f).text)
+                    }
+                    None => cmd.to_string(),
+                }
+            }
+            None => format!("`{}` (undefined)", t.name),
+        })
+        .collect();
+    v.sort();
+    v
+}
+
 fn check(cx: &ClusterCtx, out: &mut Vec<Diagnostic>) {
     for (j, members) in shared(cx) {
+        let top_priority = members.iter().map(|(_, i)| i.priority()).max();
+        // Standbys without any check are left out of the comparison (see below).
+        let same: Vec<Vec<String>> = members
+            .iter()
+            .map(|(n, i)| behaviour(cx, *n, i))
+            .zip(members.iter())
+            .filter(|(b, (_, i))| !b.is_empty() || Some(i.priority()) == top_priority)
+            .map(|(b, _)| b)
+            .collect();
+        if same.iter().all(|s| *s == same[0]) {
+            continue;
+        }
         let sums: Vec<Vec<String>> = members
             .iter()
             .map(|(n, i)| summary(&cx.cm.nodes[*n].keepalived, i))
             .collect();
-        if sums.iter().all(|s| *s == sums[0]) {
-            continue;
-        }
         let want = majority(&sums);
         // The node to copy from: one of the majority, else the highest-priority node.
         let reference = match &want {
@@ -99,6 +150,11 @@ fn check(cx: &ClusterCtx, out: &mut Vec<Diagnostic>) {
         };
         for (k, (n, inst)) in members.iter().enumerate() {
             if want.as_ref() == Some(&sums[k]) {
+                continue;
+            }
+            // A standby (below the top priority) that tracks nothing is a common, deliberate
+            // design: it only has to take the VIP when the master fails.
+            if sums[k].is_empty() && Some(inst.priority()) < top_priority {
                 continue;
             }
             // Without a majority, the nodes that differ from the highest-priority one.

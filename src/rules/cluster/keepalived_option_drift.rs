@@ -8,13 +8,18 @@ pub static RULE: Rule = Rule {
     code: "CL019",
     name: "keepalived-option-drift",
     severity: Severity::Warning,
+    group: crate::rules::Group::Suspicious,
+    default: true,
+    why: "the nodes behave differently once they hold the VIP",
     fix: FixKind::Safe,
     summary: "instance options that should match differ between nodes (notify scripts, track_interface, garp settings, ...)",
     docs: r#"## What it finds
 Options of one instance that are set differently — or only on some nodes — although they should
-be the same everywhere: notify scripts, `track_interface`, `dont_track_primary`, garp settings,
-`use_vmac`, `smtp_alert`, `accept`/`no_accept`, `strict_mode`, `nopreempt`, `preempt_delay`...
-The per-node settings (state, priority, interface name, addresses, peers) are not compared.
+be the same everywhere: notify scripts (the program; its arguments may name the node, as
+`notify.sh ha1` does), `track_interface`, `dont_track_primary`, `use_vmac`, `smtp_alert`, `accept`/`no_accept`, `strict_mode`, `nopreempt`, `preempt_delay`...
+The per-node settings (state, priority, interface name, addresses, peers) are not compared,
+nor are the gratuitous-ARP timers (`garp_*`): they change how often neighbours are told about
+the move, not whether failover works.
 
 ## Why it matters
 Each of these changes how failover behaves. When only one node runs a notify script, the
@@ -40,7 +45,7 @@ they often differ on purpose, with a node's name in a message.
     bad: &[
         (
             "keepalived.conf",
-            "vrrp_instance VI_1 {\n    interface eth0\n    virtual_router_id 51\n    garp_master_delay 10\n    virtual_ipaddress {\n        192.168.0.100/24\n    }\n}\n",
+            "vrrp_instance VI_1 {\n    interface eth0\n    virtual_router_id 51\n    notify_master /usr/bin/true\n    virtual_ipaddress {\n        192.168.0.100/24\n    }\n}\n",
         ),
         (
             "../ha2/keepalived.conf",
@@ -68,7 +73,7 @@ fn options(inst: &crate::model::Instance) -> Vec<(String, String, usize, crate::
             !matches!(
                 k.as_str(),
                 "track_bfd" | "virtual_ipaddress_excluded" | "virtual_routes" | "virtual_rules"
-            )
+            ) && !k.starts_with("garp_")
         })
         .map(|(k, val)| (k.clone(), val.value.clone(), val.file, val.span))
         .collect();
@@ -114,6 +119,30 @@ fn check(cx: &ClusterCtx, out: &mut Vec<Diagnostic>) {
                 .collect();
             if vals.iter().all(|v| *v == vals[0]) {
                 continue;
+            }
+            // keepalived clears `nopreempt` on a `state MASTER` node (KA014 reports it): as
+            // keepalived runs it, `nopreempt` on the MASTER only is the same as on no node.
+            if key == "nopreempt" {
+                let mut eff = members
+                    .iter()
+                    .zip(&vals)
+                    .map(|((_, i), v)| if i.is_master() { None } else { *v });
+                let first = eff.next().flatten();
+                if eff.all(|v| v == first) {
+                    continue;
+                }
+            }
+            // Notify commands that run the same program on every node with other arguments:
+            // the arguments name the node itself or its peer (`notify.sh ha1`,
+            // `alert.py '10.0.0.1 is master'`), a difference that is meant.
+            if key.starts_with("notify") {
+                let progs: Vec<Option<String>> = vals
+                    .iter()
+                    .map(|v| v.and_then(|c| crate::project::command_program(c)))
+                    .collect();
+                if progs.iter().all(|p| p.is_some() && *p == progs[0]) {
+                    continue;
+                }
             }
             let want = majority(&vals);
             // The value to align on: the majority's, else the highest-priority node's.

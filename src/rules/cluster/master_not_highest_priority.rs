@@ -8,6 +8,9 @@ pub static RULE: Rule = Rule {
     code: "CL005",
     name: "master-not-highest-priority",
     severity: Severity::Warning,
+    group: crate::rules::Group::Correctness,
+    default: true,
+    why: "the node meant as master loses the election",
     fix: FixKind::Safe,
     summary: "the node with `state MASTER` is not the one with the highest priority",
     docs: r#"## What it finds

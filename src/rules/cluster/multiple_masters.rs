@@ -8,6 +8,9 @@ pub static RULE: Rule = Rule {
     code: "CL003",
     name: "multiple-masters",
     severity: Severity::Warning,
+    group: crate::rules::Group::Suspicious,
+    default: true,
+    why: "both nodes start as master and hold the VIP until the first advert",
     fix: FixKind::Safe,
     summary: "more than one node has `state MASTER`",
     docs: r#"## What it finds

@@ -10,13 +10,17 @@ pub static RULE: Rule = Rule {
     code: "CL015",
     name: "nginx-config-drift",
     severity: Severity::Warning,
+    group: crate::rules::Group::Suspicious,
+    default: true,
+    why: "the backup serves differently after failover",
     fix: FixKind::Unsafe,
     summary: "nginx configs differ between nodes beyond what haconf.toml declares per-node",
     docs: r#"## What it finds
 An nginx file (the main config and everything it includes, compared by its path inside the
 node) whose directives differ between nodes — whitespace and comments aside — or that some
 nodes have and others lack. Files listed in haconf.toml under `[nginx] per-node` are left
-alone.
+alone, and so are differences that are meant or change nothing: a `server_name` that is an IP
+address (each node's own), and `default_server` in a file with a single `server` block.
 
 ## Why it matters
 The point of a VIP is that clients cannot tell which node answers. When the nodes' nginx
@@ -72,7 +76,8 @@ type Copy = (usize, FileId, Vec<(String, Span)>);
 /// A file's significant tokens (text and span).
 fn tokens(cx: &ClusterCtx, file: FileId, tree: &crate::syntax::nginx::File) -> Vec<(String, Span)> {
     let text = &cx.db.get(file).text;
-    tree.tokens
+    let words: Vec<(String, Span)> = tree
+        .tokens
         .iter()
         .filter(|t| {
             !matches!(
@@ -81,7 +86,31 @@ fn tokens(cx: &ClusterCtx, file: FileId, tree: &crate::syntax::nginx::File) -> V
             )
         })
         .map(|t| (text[t.span().start..t.span().end].to_owned(), t.span()))
-        .collect()
+        .collect();
+    // Differences that are meant or change nothing are compared as equal: a `server_name`
+    // that is the node's own address (`server_name 172.18.0.2;` on one node, `.3` on the
+    // other), and `default_server` where the file has a single `server` block.
+    let servers = words
+        .windows(2)
+        .filter(|w| w[0].0 == "server" && w[1].0 == "{")
+        .count();
+    let mut out = Vec::with_capacity(words.len());
+    let mut directive: Option<&str> = None;
+    for (w, span) in &words {
+        let starts = directive.is_none();
+        if matches!(w.as_str(), ";" | "{" | "}") {
+            directive = None;
+        } else if starts {
+            directive = Some(w.as_str());
+        } else if directive == Some("server_name") && w.parse::<std::net::IpAddr>().is_ok() {
+            out.push(("<this node's address>".to_string(), *span));
+            continue;
+        } else if directive == Some("listen") && w == "default_server" && servers <= 1 {
+            continue;
+        }
+        out.push((w.clone(), *span));
+    }
+    out
 }
 
 fn check(cx: &ClusterCtx, out: &mut Vec<Diagnostic>) {

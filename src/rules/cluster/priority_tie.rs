@@ -8,11 +8,16 @@ pub static RULE: Rule = Rule {
     code: "CL004",
     name: "priority-tie",
     severity: Severity::Warning,
+    group: crate::rules::Group::Suspicious,
+    default: true,
+    why: "the master is chosen by IP address, not by the configuration",
     fix: FixKind::SafeSometimes,
     summary: "two nodes share a priority: the higher IP wins, surprisingly",
     docs: r#"## What it finds
-Two nodes of one instance with the same effective priority (as configured, with keepalived's
-defaults: 100, or 255 for `state MASTER` without `priority`).
+The node with `state MASTER` and a `state BACKUP` node of one instance with the same
+effective priority (as configured, with keepalived's defaults: 100, or 255 for `state MASTER`
+without `priority`). Equal priorities among nodes of the same state (two BACKUPs, often with
+`nopreempt`: whichever holds the VIP keeps it) are a design and are not reported.
 
 ## Why it matters
 On a tie the node with the higher source IP address wins — rarely what anyone chose. Both
@@ -21,7 +26,7 @@ check's weight has no gap to cross.
 
 ## Example
 ```
-# ha1: priority 100      # ha2: priority 100
+# ha1: state MASTER  priority 100      # ha2: state BACKUP  priority 100
 ```
 
 ## Fix
@@ -37,11 +42,11 @@ weights (e.g. 101 and 100 with `weight -20`).
     bad: &[
         (
             "keepalived.conf",
-            "vrrp_instance VI_1 {\n    interface eth0\n    virtual_router_id 51\n    priority 100\n    virtual_ipaddress {\n        192.168.0.100/24\n    }\n}\n",
+            "vrrp_instance VI_1 {\n    state MASTER\n    interface eth0\n    virtual_router_id 51\n    priority 100\n    virtual_ipaddress {\n        192.168.0.100/24\n    }\n}\n",
         ),
         (
             "../ha2/keepalived.conf",
-            "vrrp_instance VI_1 {\n    interface eth0\n    virtual_router_id 51\n    virtual_ipaddress {\n        192.168.0.100/24\n    }\n}\n",
+            "vrrp_instance VI_1 {\n    state BACKUP\n    interface eth0\n    virtual_router_id 51\n    virtual_ipaddress {\n        192.168.0.100/24\n    }\n}\n",
         ),
     ],
     good: &[
@@ -60,7 +65,13 @@ fn check(cx: &ClusterCtx, out: &mut Vec<Diagnostic>) {
     for (j, members) in shared(cx) {
         for (k, (n, inst)) in members.iter().enumerate() {
             let p = inst.priority();
-            let Some((on, other)) = members[..k].iter().find(|(_, o)| o.priority() == p) else {
+            // Equal priorities among nodes of one `state` (two BACKUPs, often with
+            // `nopreempt`) are a design: whichever comes first keeps the VIP. A tie between
+            // the MASTER and a BACKUP is decided by address, not by the states written.
+            let Some((on, other)) = members[..k]
+                .iter()
+                .find(|(_, o)| o.priority() == p && o.is_master() != inst.is_master())
+            else {
                 continue;
             };
             let at = |i: &crate::model::Instance| i.priority_site();
@@ -70,7 +81,7 @@ fn check(cx: &ClusterCtx, out: &mut Vec<Diagnostic>) {
                 "CL004",
                 f,
                 s,
-                format!("`{}` has priority {p} on both `{}` and `{}`: the node with the higher IP address wins, and both may flap", j.name, node_name(cx, *on), node_name(cx, *n)),
+                format!("`{}` has priority {p} on both `{}` and `{}`: the node with the higher IP address wins the election, whatever `state` says", j.name, node_name(cx, *on), node_name(cx, *n)),
             )
             .with_related(Related { file: of, span: os, message: format!("priority {p} on node `{}`", node_name(cx, *on)) })
             .with_help("give each node its own priority");

@@ -8,6 +8,9 @@ pub static RULE: Rule = Rule {
     code: "CL010",
     name: "router-id-duplicate",
     severity: Severity::Warning,
+    group: crate::rules::Group::Suspicious,
+    default: true,
+    why: "logs, notifications and SNMP cannot tell the nodes apart",
     fix: FixKind::Safe,
     summary: "`global_defs router_id` is identical on several nodes",
     docs: r#"## What it finds

@@ -9,6 +9,9 @@ pub static RULE: Rule = Rule {
     code: "CL017",
     name: "spec-mismatch",
     severity: Severity::Error,
+    group: crate::rules::Group::Correctness,
+    default: true,
+    why: "the configs are not the cluster the spec describes",
     fix: FixKind::Safe,
     summary: "the configs contradict haconf.toml (node address, VIP, priority order, VRID)",
     docs: r#"## What it finds

@@ -8,6 +8,9 @@ pub static RULE: Rule = Rule {
     code: "CL020",
     name: "sync-group-mismatch",
     severity: Severity::Warning,
+    group: crate::rules::Group::Correctness,
+    default: true,
+    why: "instances move together on one node and alone on another",
     fix: FixKind::None,
     summary: "an instance is in a `vrrp_sync_group` on some nodes and not on others, or with other members",
     docs: r#"## What it finds

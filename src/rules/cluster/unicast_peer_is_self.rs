@@ -8,6 +8,9 @@ pub static RULE: Rule = Rule {
     code: "CL007",
     name: "unicast-peer-is-self",
     severity: Severity::Warning,
+    group: crate::rules::Group::Correctness,
+    default: true,
+    why: "a node sends adverts to itself instead of a peer",
     fix: FixKind::Safe,
     summary: "a node lists its own address as a peer",
     docs: r#"## What it finds

@@ -9,6 +9,9 @@ pub static RULE: Rule = Rule {
     code: "CL006",
     name: "unicast-peers-asymmetric",
     severity: Severity::Error,
+    group: crate::rules::Group::Correctness,
+    default: true,
+    why: "nodes do not hear each other: both hold the VIP",
     fix: FixKind::Safe,
     summary: "a node's `unicast_peer` set is not exactly the other nodes' source addresses",
     docs: r#"## What it finds

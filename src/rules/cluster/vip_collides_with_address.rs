@@ -9,6 +9,9 @@ pub static RULE: Rule = Rule {
     code: "CL012",
     name: "vip-collides-with-address",
     severity: Severity::Error,
+    group: crate::rules::Group::Correctness,
+    default: true,
+    why: "the VIP collides with an address in use",
     fix: FixKind::None,
     summary: "a VIP equals a node address, the network or the broadcast address",
     docs: r#"## What it finds

@@ -15,6 +15,9 @@ pub static RULE: Rule = Rule {
     code: "CL021",
     name: "vip-holder-unexpected",
     severity: Severity::Warning,
+    group: crate::rules::Group::Correctness,
+    default: true,
+    why: "the live cluster is not where the model says it should be",
     fix: FixKind::None,
     summary: "the live VIP is on another node than the model's expected holder, on none, or on several (needs the hosts' facts)",
     docs: r#"## What it finds

@@ -9,6 +9,9 @@ pub static RULE: Rule = Rule {
     code: "CL002",
     name: "vip-mismatch",
     severity: Severity::Error,
+    group: crate::rules::Group::Correctness,
+    default: true,
+    why: "failover moves a different set of addresses than the master holds",
     fix: FixKind::Safe,
     summary: "the virtual_ipaddress sets of one instance differ",
     docs: r#"## What it finds

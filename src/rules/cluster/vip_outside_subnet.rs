@@ -9,6 +9,9 @@ pub static RULE: Rule = Rule {
     code: "CL011",
     name: "vip-outside-subnet",
     severity: Severity::Error,
+    group: crate::rules::Group::Correctness,
+    default: true,
+    why: "the VIP is unreachable on that network",
     fix: FixKind::None,
     summary: "a VIP is not inside the subnet of the nodes' interface",
     docs: r#"## What it finds

@@ -10,6 +10,9 @@ pub static RULE: Rule = Rule {
     code: "CL014",
     name: "vrid-collision-across-clusters",
     severity: Severity::Error,
+    group: crate::rules::Group::Correctness,
+    default: true,
+    why: "two clusters fight over one VRID on the wire",
     fix: FixKind::None,
     summary: "two clusters on one L2 subnet use the same virtual_router_id",
     docs: r#"## What it finds

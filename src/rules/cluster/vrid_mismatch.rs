@@ -8,6 +8,9 @@ pub static RULE: Rule = Rule {
     code: "CL001",
     name: "vrid-mismatch",
     severity: Severity::Error,
+    group: crate::rules::Group::Correctness,
+    default: true,
+    why: "the nodes do not see each other as one router: both hold the VIP",
     fix: FixKind::Safe,
     summary: "the same instance (same VIPs) has different virtual_router_id on different nodes",
     docs: r#"## What it finds

@@ -7,6 +7,9 @@ pub static RULE: Rule = Rule {
     code: "KA012",
     name: "auth-pass-truncated",
     severity: Severity::Warning,
+    group: crate::rules::Group::Correctness,
+    default: true,
+    why: "keepalived silently ignores part of the password",
     fix: FixKind::Safe,
     summary: "`auth_pass` longer than 8 characters",
     docs: r#"## What it finds

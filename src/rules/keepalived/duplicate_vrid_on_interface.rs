@@ -7,6 +7,9 @@ pub static RULE: Rule = Rule {
     code: "KA020",
     name: "duplicate-vrid-on-interface",
     severity: Severity::Error,
+    group: crate::rules::Group::Correctness,
+    default: true,
+    why: "two instances fight over one VRID on the wire",
     fix: FixKind::None,
     summary: "two instances on one interface with the same virtual_router_id",
     docs: r#"## What it finds

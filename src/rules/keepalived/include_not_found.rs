@@ -8,6 +8,9 @@ pub static RULE: Rule = Rule {
     code: "KA005",
     name: "include-not-found",
     severity: Severity::Warning,
+    group: crate::rules::Group::Correctness,
+    default: true,
+    why: "the included configuration is silently missing",
     fix: FixKind::None,
     summary: "`include` pattern that matches nothing",
     docs: r#"## What it finds

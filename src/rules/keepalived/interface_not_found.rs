@@ -8,6 +8,9 @@ pub static RULE: Rule = Rule {
     code: "KA029",
     name: "interface-not-found",
     severity: Severity::Error,
+    group: crate::rules::Group::Correctness,
+    default: true,
+    why: "keepalived cannot run the instance on an interface the host lacks",
     fix: FixKind::None,
     summary: "an `interface`, `track_interface` or VIP `dev` the host does not have (needs the host's facts)",
     docs: r#"## What it finds

@@ -12,6 +12,9 @@ pub static RULE: Rule = Rule {
     code: "KA003",
     name: "invalid-value",
     severity: Severity::Error,
+    group: crate::rules::Group::Correctness,
+    default: true,
+    why: "keepalived rejects the value or replaces it with a default",
     fix: FixKind::SafeSometimes,
     summary: "wrong type or out of range: VRID, priority, weight, advert_int, addresses, timers",
     docs: r#"## What it finds

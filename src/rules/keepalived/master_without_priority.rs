@@ -8,6 +8,9 @@ pub static RULE: Rule = Rule {
     code: "KA027",
     name: "master-without-priority",
     severity: Severity::Warning,
+    group: crate::rules::Group::Correctness,
+    default: true,
+    why: "the node becomes the address owner (255), whose priority checks cannot lower",
     fix: FixKind::Safe,
     summary: "`state MASTER` without `priority`: keepalived makes it 255, the address owner",
     docs: r#"## What it finds

@@ -9,6 +9,9 @@ pub static RULE: Rule = Rule {
     code: "KA004",
     name: "missing-required",
     severity: Severity::Error,
+    group: crate::rules::Group::Correctness,
+    default: true,
+    why: "keepalived drops the instance or script",
     fix: FixKind::None,
     summary: "vrrp_instance without interface, virtual_router_id or virtual_ipaddress; vrrp_script without script",
     docs: r#"## What it finds

@@ -7,11 +7,18 @@ pub static RULE: Rule = Rule {
     code: "KA025",
     name: "no-health-check",
     severity: Severity::Warning,
+    group: crate::rules::Group::Suspicious,
+    default: false,
+    why: "many clusters move the VIP on host failure only, or check the service elsewhere (LVS real servers); opt in where every instance must track its service",
     fix: FixKind::None,
     summary: "an instance tracks no script, process or file: nginx can die and the VIP stays",
     docs: r#"## What it finds
 A `vrrp_instance` without `track_script`, `track_process` or `track_file` (and not in a sync
 group that tracks one).
+
+This rule is opt-in (`--extend-select KA025`): many clusters move the VIP on host failure
+only, on purpose, or check their service elsewhere (an LVS director's `virtual_server`
+checkers).
 
 ## Why it matters
 keepalived then only fails over when the whole node (or its interface) goes away. When nginx
@@ -58,8 +65,13 @@ fn check(cx: &NodeCtx, out: &mut Vec<Diagnostic>) {
             inst.name.file,
             inst.name.span,
             format!(
-                "`{}` tracks no health check: if nginx dies, this node keeps the VIP",
-                inst.name.value
+                "`{}` tracks no health check: if {} dies, this node keeps the VIP",
+                inst.name.value,
+                if cx.node().nginx.is_empty() {
+                    "the service it fronts"
+                } else {
+                    "nginx"
+                }
             ),
         ));
     }

@@ -7,7 +7,10 @@ use crate::rules::{Check, FixKind, NodeCtx, Rule};
 pub static RULE: Rule = Rule {
     code: "KA014",
     name: "nopreempt-with-master",
-    severity: Severity::Error,
+    severity: Severity::Warning,
+    group: crate::rules::Group::Correctness,
+    default: true,
+    why: "keepalived silently ignores `nopreempt`: the node preempts although the config says it does not",
     fix: FixKind::Safe,
     summary: "`nopreempt`/`preempt_delay` with `state MASTER`: keepalived clears nopreempt",
     docs: r#"## What it finds

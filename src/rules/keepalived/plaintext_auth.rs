@@ -7,6 +7,9 @@ pub static RULE: Rule = Rule {
     code: "KA013",
     name: "plaintext-auth",
     severity: Severity::Info,
+    group: crate::rules::Group::Pedantic,
+    default: false,
+    why: "a fact about VRRP authentication, not a defect: PASS is cleartext by design",
     fix: FixKind::None,
     summary: "`auth_type PASS` (cleartext, dropped in VRRPv3)",
     docs: r#"## What it finds

@@ -7,6 +7,9 @@ pub static RULE: Rule = Rule {
     code: "KA022",
     name: "priority-255-with-weight",
     severity: Severity::Warning,
+    group: crate::rules::Group::Correctness,
+    default: true,
+    why: "the address owner's priority cannot drop, so failover never happens",
     fix: FixKind::None,
     summary: "priority 255 (address owner) cannot be lowered by trackers",
     docs: r#"## What it finds

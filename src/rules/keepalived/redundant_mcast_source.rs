@@ -7,6 +7,9 @@ pub static RULE: Rule = Rule {
     code: "KA011",
     name: "redundant-mcast-source",
     severity: Severity::Warning,
+    group: crate::rules::Group::Correctness,
+    default: true,
+    why: "keepalived silently uses one of two source addresses",
     fix: FixKind::Safe,
     summary: "`mcast_src_ip` together with unicast settings",
     docs: r#"## What it finds

@@ -9,6 +9,9 @@ pub static RULE: Rule = Rule {
     code: "KA018",
     name: "script-not-found",
     severity: Severity::Error,
+    group: crate::rules::Group::Correctness,
+    default: true,
+    why: "a check that cannot run counts as success, so the VIP never moves; in a repository layout the file may be deployed by other means, so missing files and modes are info there",
     fix: FixKind::None,
     summary: "a `vrrp_script`/notify path that is not in the node's files, is relative, or is not executable",
     docs: r#"## What it finds
@@ -21,6 +24,12 @@ The program of a `vrrp_script` or `notify*` command that:
 - is a notify script that exists but has no execute bit (a `vrrp_script` without one is
   HC006, which also checks its `#!` line).
 A bare name (`killall`, `pidof`) is looked up in `PATH` by keepalived and is not reported.
+
+A script absent from the node, or without its execute bit, is an error only where the tree
+shows what the host has: an `etc/` overlay (`ha1/etc/keepalived/...`) or the host's facts. In
+a flat repository layout the deploy often ships scripts and sets modes, so there it is info
+(and everywhere with `[lint] deploy-sets-modes = true`). A path wrapped in typographic quotes
+is KA026's finding, not this one's.
 
 With a host's facts (`facts.json`, written by `haconf pull`), what the host has decides:
 a program missing there (system directories included) or without its execute bit there is
@@ -77,6 +86,8 @@ fn check(cx: &NodeCtx, out: &mut Vec<Diagnostic>) {
     for i in &ka.instances {
         cmds.extend(i.notify.iter().map(|n| (&n.1, false)));
     }
+    let deployed =
+        crate::rules::tree_is_deployed(cx.node(), crate::rules::deploy_sets_modes(cx.cm));
     for (c, is_check) in cmds {
         let Some(prog) = command_program(&c.value) else {
             continue;
@@ -84,6 +95,13 @@ fn check(cx: &NodeCtx, out: &mut Vec<Diagnostic>) {
         if !prog.contains('/') {
             continue;
         }
+        // Paste debris around the path is KA026's finding, with its fix: one cause, one report.
+        if prog.starts_with([
+            '\u{201c}', '\u{201d}', '\u{2018}', '\u{2019}', '\u{ab}', '\u{bb}',
+        ]) {
+            continue;
+        }
+        let mut in_repo_only = false;
         let on_host = cx.node().facts.as_deref().and_then(|f| f.file(&prog));
         let msg = if !prog.starts_with('/') {
             format!(
@@ -102,18 +120,40 @@ fn check(cx: &NodeCtx, out: &mut Vec<Diagnostic>) {
             match cx.node().program(&prog) {
                 Some(p) if p.resolved.is_some() && !p.executable && is_check => continue,
                 Some(p) if p.resolved.is_some() && !p.executable => {
-                    format!(
-                        "`{prog}` is not executable: keepalived cannot run it, and a script that cannot run counts as success"
-                    )
+                    if deployed {
+                        format!(
+                            "`{prog}` is not executable: keepalived cannot run it, and a script that cannot run counts as success"
+                        )
+                    } else {
+                        in_repo_only = true;
+                        format!(
+                            "`{prog}` is not executable in this repository: unless the deploy sets its mode, keepalived cannot run it, and a script that cannot run counts as success"
+                        )
+                    }
                 }
                 Some(p) if p.resolved.is_some() => continue,
-                _ => format!(
+                _ if deployed => format!(
                     "`{prog}` is not among node `{}`'s files: keepalived disables the check, or counts it as always passing",
                     cx.node().name
                 ),
+                _ => {
+                    in_repo_only = true;
+                    format!(
+                        "`{prog}` is not among node `{}`'s files: unless the deploy installs it, keepalived disables the check, or counts it as always passing",
+                        cx.node().name
+                    )
+                }
             }
         };
-        out.push(Diagnostic::new("KA018", c.file, c.span, msg));
+        let mut d = Diagnostic::new("KA018", c.file, c.span, msg);
+        if in_repo_only {
+            // A flat repository often holds only the configs; the deploy ships the scripts
+            // and sets modes. Only an `etc/` overlay or the host's facts show what keepalived
+            // will find.
+            d.severity = Severity::Info;
+            d = d.with_help("a tree laid out as `etc/keepalived/...`, or pulled with `haconf pull`, is checked as deployed");
+        }
+        out.push(d);
     }
 }
 

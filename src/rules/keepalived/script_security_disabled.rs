@@ -8,6 +8,9 @@ pub static RULE: Rule = Rule {
     code: "KA015",
     name: "script-security-disabled",
     severity: Severity::Warning,
+    group: crate::rules::Group::Security,
+    default: true,
+    why: "`keepalived -t` fails with SECURITY VIOLATION, and scripts others can write run as root",
     fix: FixKind::Unsafe,
     summary: "scripts configured without `enable_script_security` or without `script_user`",
     docs: r#"## What it finds

@@ -1,38 +1,45 @@
-//! KA023: a script `timeout` missing or not below its `interval`.
+//! KA023: a script `timeout` set above its `interval`.
 
 use crate::diagnostic::{Applicability, Diagnostic, Fix, Severity};
 use crate::model::fmt_seconds;
 use crate::rules::{Check, FixKind, NodeCtx, Rule};
-use crate::source::Span;
 
 pub static RULE: Rule = Rule {
     code: "KA023",
     name: "script-timeout-not-below-interval",
     severity: Severity::Warning,
+    group: crate::rules::Group::Pedantic,
+    default: false,
+    why: "a missing `timeout` is normal (it defaults to the interval); an explicit timeout above the interval only delays noticing a hung check. Checks that outlast their timeout are HC005",
     fix: FixKind::Safe,
-    summary: "`timeout` missing or ≥ `interval`: a slow check is killed and counted as failed",
+    summary: "an explicit `timeout` above the `interval`: a hung check is noticed late, and the runs due meanwhile are skipped",
     docs: r#"## What it finds
-A `vrrp_script` with no `timeout` (keepalived then uses the interval) or a `timeout` not below
-its `interval`.
+A `vrrp_script` whose `timeout` is set above its `interval`. A missing `timeout` is not
+reported: keepalived then uses the interval, which is a sound default.
 
 ## Why it matters
-keepalived skips a run while the previous one is still going, so a check that hangs as long
-as the interval delays every later result; at the timeout it is killed (SIGTERM, then SIGKILL)
-and counted as a failure. A timeout clearly below the interval keeps the rhythm: one result
-every interval, and a hung probe is a failure, not a stall.
+keepalived skips a run while the previous one is still going, and kills a run at its timeout
+(SIGTERM, then SIGKILL 2 s later), counting it as a failure. With a timeout above the
+interval, a check that hangs is noticed only at the timeout, and the runs that were due in
+between are skipped: failover waits `timeout × fall` instead of `interval × fall`. A check
+that outlasts its timeout on a normal run (a `sleep`, a probe with a longer limit of its own)
+is HC005, which is on by default.
+
+This rule is opt-in (pedantic): the delay is a tuning matter, not a broken failover.
 
 ## Example
 ```
 vrrp_script chk_nginx {
     script "/etc/keepalived/chk_nginx.sh"
     interval 2
+    timeout 15
 }
 ```
 
 ## Fix
-Set `timeout` below the interval, in whole seconds (keepalived 2.2 rejects `0.5`): haconf
-writes interval − 1 s; with a 1 s interval nothing is below, so use `interval 2`, `timeout 1`.
-Make the probe's own time limit (`curl --max-time`, which takes fractions) shorter still.
+Set `timeout` at or below the interval, in whole seconds (keepalived 2.2 rejects `0.5`):
+haconf writes interval − 1 s. Make the probe's own time limit (`curl --max-time`, which takes
+fractions) shorter still.
 
 ## References
 - keepalived `vrrp/vrrp_track.c`, `core/notify.c` (script timeouts)
@@ -41,88 +48,44 @@ Make the probe's own time limit (`curl --max-time`, which takes fractions) short
     check: Check::Node(check),
     bad: &[(
         "keepalived.conf",
-        "vrrp_script chk {\n    script \"/usr/bin/true\"\n    interval 2\n}\n",
+        "vrrp_script chk {\n    script \"/usr/bin/true\"\n    interval 2\n    timeout 5\n}\n",
     )],
     good: &[(
         "keepalived.conf",
-        "vrrp_script chk {\n    script \"/usr/bin/true\"\n    interval 2\n    timeout 1\n}\n",
+        "vrrp_script chk {\n    script \"/usr/bin/true\"\n    interval 2\n}\nvrrp_script chk2 {\n    script \"/usr/bin/true\"\n    interval 2\n    timeout 1\n}\n",
     )],
 };
-
-/// Help when the interval is 1 s: keepalived 2.2 reads whole seconds, so no timeout is below.
-const ONE_SECOND: &str = "keepalived 2.2 reads whole seconds here, so nothing is below a 1 s interval: use `interval 2` with `timeout 1`";
 
 fn check(cx: &NodeCtx, out: &mut Vec<Diagnostic>) {
     for s in &cx.model().keepalived.scripts {
         let interval = s.interval();
         let suggested = s.suggested_timeout();
         match &s.timeout {
-            Some(t) if t.value < interval => {}
+            Some(t) if t.value <= interval => {}
             Some(t) => {
                 let mut d = Diagnostic::new(
                     "KA023",
                     t.file,
                     t.span,
                     format!(
-                        "`vrrp_script {}`: timeout {}s is not below its interval {}s",
+                        "`vrrp_script {}`: timeout {}s is above its interval {}s: a hung run is killed only after the timeout, and the runs due meanwhile are skipped",
                         s.name.value,
                         fmt_seconds(t.value),
                         fmt_seconds(interval)
                     ),
                 );
-                match suggested {
-                    Some(v) => {
-                        d = d.with_fix(Fix {
-                            applicability: Applicability::Safe,
-                            modes: Vec::new(),
-                            message: format!("set `timeout {}`", fmt_seconds(v)),
-                            edits: vec![crate::fix::replace(t.file, t.span, fmt_seconds(v))],
-                        })
-                    }
-                    None => d = d.with_help(ONE_SECOND),
-                }
+                // Below the interval where keepalived's whole seconds allow it, else the interval.
+                let v = suggested.unwrap_or(interval);
+                d = d.with_fix(Fix {
+                    applicability: Applicability::Safe,
+                    modes: Vec::new(),
+                    message: format!("set `timeout {}`", fmt_seconds(v)),
+                    edits: vec![crate::fix::replace(t.file, t.span, fmt_seconds(v))],
+                });
                 out.push(d);
             }
-            None => {
-                let mut d = Diagnostic::new(
-                    "KA023",
-                    s.name.file,
-                    s.name.span,
-                    format!(
-                        "`vrrp_script {}` has no timeout: keepalived uses the interval ({}s), so a hung check stalls every later run",
-                        s.name.value,
-                        fmt_seconds(interval)
-                    ),
-                );
-                let Some(suggested) = suggested else {
-                    out.push(d.with_help(ONE_SECOND));
-                    continue;
-                };
-                if let Some(b) = &s.block {
-                    let items: Vec<Span> = [
-                        s.script.as_ref().map(|v| v.span),
-                        s.interval.as_ref().map(|v| v.span),
-                        s.weight.as_ref().map(|v| v.span),
-                    ]
-                    .into_iter()
-                    .flatten()
-                    .collect();
-                    if let Some(e) = crate::fix::insert_in_block(
-                        cx.db,
-                        b,
-                        &items,
-                        &[&format!("timeout {}", fmt_seconds(suggested))],
-                    ) {
-                        d.fix = Some(Fix {
-                            applicability: Applicability::Safe,
-                            modes: Vec::new(),
-                            message: format!("add `timeout {}`", fmt_seconds(suggested)),
-                            edits: vec![e],
-                        });
-                    }
-                }
-                out.push(d);
-            }
+            // No timeout: keepalived uses the interval, a sound default.
+            None => {}
         }
     }
 }

@@ -9,6 +9,9 @@ pub static RULE: Rule = Rule {
     code: "KA028",
     name: "statements-on-one-line",
     severity: Severity::Error,
+    group: crate::rules::Group::Correctness,
+    default: true,
+    why: "keepalived reads the first statement and silently drops the rest",
     fix: FixKind::None,
     summary: "several statements on one line: keepalived reads the first and silently drops the rest",
     docs: r#"## What it finds

@@ -9,6 +9,9 @@ pub static RULE: Rule = Rule {
     code: "KA001",
     name: "keepalived-syntax-error",
     severity: Severity::Error,
+    group: crate::rules::Group::Correctness,
+    default: true,
+    why: "keepalived refuses or misreads the file",
     fix: FixKind::None,
     summary: "unbalanced braces, unterminated quote, a block keyword without its block, an include cycle",
     docs: r#"## What it finds

@@ -9,6 +9,9 @@ pub static RULE: Rule = Rule {
     code: "KA026",
     name: "typographic-quotes",
     severity: Severity::Error,
+    group: crate::rules::Group::Correctness,
+    default: true,
+    why: "keepalived reads the quotes as part of the value",
     fix: FixKind::Safe,
     summary: "“smart” quotes or other paste debris where keepalived expects `\"`",
     docs: r#"## What it finds

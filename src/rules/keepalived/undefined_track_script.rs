@@ -7,6 +7,9 @@ pub static RULE: Rule = Rule {
     code: "KA016",
     name: "undefined-track-script",
     severity: Severity::Error,
+    group: crate::rules::Group::Correctness,
+    default: true,
+    why: "the instance has no health check although the config says it has",
     fix: FixKind::Unsafe,
     summary: "`track_script` names a `vrrp_script` that is not defined",
     docs: r#"## What it finds

@@ -7,6 +7,9 @@ pub static RULE: Rule = Rule {
     code: "KA010",
     name: "unicast-source-without-peers",
     severity: Severity::Error,
+    group: crate::rules::Group::Correctness,
+    default: true,
+    why: "the configs ask for unicast and keepalived silently runs multicast",
     fix: FixKind::Safe,
     summary: "`unicast_src_ip` but no `unicast_peer`: keepalived silently uses multicast",
     docs: r#"## What it finds

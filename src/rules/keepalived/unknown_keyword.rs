@@ -9,6 +9,9 @@ pub static RULE: Rule = Rule {
     code: "KA002",
     name: "unknown-keyword",
     severity: Severity::Error,
+    group: crate::rules::Group::Correctness,
+    default: true,
+    why: "keepalived ignores the keyword, or `keepalived -t` rejects the file",
     fix: FixKind::Unsafe,
     summary: "a keyword keepalived does not know in that block (with did-you-mean)",
     docs: r#"## What it finds

@@ -7,6 +7,9 @@ pub static RULE: Rule = Rule {
     code: "KA017",
     name: "unused-vrrp-script",
     severity: Severity::Warning,
+    group: crate::rules::Group::Pedantic,
+    default: false,
+    why: "dead configuration; an instance without any check is KA025",
     fix: FixKind::None,
     summary: "a `vrrp_script` no instance tracks",
     docs: r#"## What it finds

@@ -7,6 +7,9 @@ pub static RULE: Rule = Rule {
     code: "KA019",
     name: "vip-without-prefix",
     severity: Severity::Info,
+    group: crate::rules::Group::Pedantic,
+    default: false,
+    why: "keepalived's /32 works; the prefix is a matter of clarity",
     fix: FixKind::None,
     summary: "VIP without `/len`: keepalived adds it as /32",
     docs: r#"## What it finds

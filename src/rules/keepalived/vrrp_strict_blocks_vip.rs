@@ -7,6 +7,9 @@ pub static RULE: Rule = Rule {
     code: "KA021",
     name: "vrrp-strict-blocks-vip",
     severity: Severity::Error,
+    group: crate::rules::Group::Correctness,
+    default: true,
+    why: "with `vrrp_strict` keepalived makes the VIP unreachable or refuses the instance",
     fix: FixKind::None,
     summary: "`vrrp_strict` with priority < 255 and no `accept`, or with unicast/auth/preempt_delay",
     docs: r#"## What it finds

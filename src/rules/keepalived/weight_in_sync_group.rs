@@ -7,6 +7,9 @@ pub static RULE: Rule = Rule {
     code: "KA024",
     name: "weight-in-sync-group",
     severity: Severity::Warning,
+    group: crate::rules::Group::Correctness,
+    default: true,
+    why: "keepalived drops the weights, so the check never moves the VIP",
     fix: FixKind::None,
     summary: "tracker weights on instances in a `vrrp_sync_group` are ignored",
     docs: r#"## What it finds

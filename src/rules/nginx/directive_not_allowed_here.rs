@@ -8,6 +8,9 @@ pub static RULE: Rule = Rule {
     code: "NX003",
     name: "directive-not-allowed-here",
     severity: Severity::Error,
+    group: crate::rules::Group::Correctness,
+    default: true,
+    why: "nginx refuses to start",
     fix: FixKind::None,
     summary: "a known directive in the wrong context (e.g. `listen` in `http`)",
     docs: r#"## What it finds

@@ -8,6 +8,9 @@ pub static RULE: Rule = Rule {
     code: "NX011",
     name: "duplicate-values",
     severity: Severity::Warning,
+    group: crate::rules::Group::Suspicious,
+    default: true,
+    why: "a repeated value is a copy-paste slip that often hides the value meant",
     fix: FixKind::Safe,
     summary: "the same value twice in one directive (`index index.html index.html`)",
     docs: r#"## What it finds

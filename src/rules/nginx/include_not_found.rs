@@ -8,6 +8,9 @@ pub static RULE: Rule = Rule {
     code: "NX005",
     name: "include-not-found",
     severity: Severity::Warning,
+    group: crate::rules::Group::Correctness,
+    default: true,
+    why: "nginx refuses to start (a plain path) or silently loads nothing (a glob)",
     fix: FixKind::None,
     summary: "`include` that matches nothing (relative paths resolve against the conf dir)",
     docs: r#"## What it finds
@@ -15,7 +18,8 @@ An `include` whose file or glob matches nothing in the node. Relative paths reso
 the main config's directory (nginx's conf prefix), not the including file's; absolute paths
 resolve inside the node (`etc/` layout), or by stripping `/etc/nginx/` (flat layout). Files
 the nginx package ships (`mime.types`, `fastcgi_params`, `proxy_params`, ...) are not
-reported when absent: every node has them.
+reported when absent: every node has them. A glob that matches nothing in a flat repository
+layout is info: nginx accepts it, and the directories it names are often filled on the host.
 
 ## Why it matters
 An include of a missing *file* makes `nginx -t` fail; a *glob* that matches nothing is
@@ -67,7 +71,18 @@ fn check(cx: &NgCtx, out: &mut Vec<Diagnostic>) {
                 ),
                 IncludeProblem::PackageFile | IncludeProblem::Cycle(_) => continue,
             };
-            out.push(Diagnostic::new("NX005", inc.file, inc.pattern_span, msg));
+            let mut d = Diagnostic::new("NX005", inc.file, inc.pattern_span, msg);
+            // nginx accepts a glob that matches nothing; in a repository that holds only the
+            // configs, directories the distribution fills (`modules/*.conf`, `conf.d/*.conf`)
+            // are empty here and not on the host.
+            if matches!(p, IncludeProblem::NotFound)
+                && inc.pattern.contains(['*', '?', '['])
+                && !crate::rules::tree_is_deployed(cx.node, false)
+            {
+                d.severity = Severity::Info;
+                d = d.with_help("nginx loads nothing from a glob that matches nothing; a tree laid out as `etc/nginx/...`, or pulled with `haconf pull`, is checked as deployed");
+            }
+            out.push(d);
         }
     }
 }

@@ -7,6 +7,9 @@ pub static RULE: Rule = Rule {
     code: "NX012",
     name: "listen-on-vip-without-nonlocal-bind",
     severity: Severity::Error,
+    group: crate::rules::Group::Correctness,
+    default: true,
+    why: "nginx cannot start on the backup, so failover lands on a node that serves nothing",
     fix: FixKind::Unsafe,
     summary: "`listen` on a VIP address: nginx cannot start on the backup unless `net.ipv4.ip_nonlocal_bind=1`",
     docs: r#"## What it finds

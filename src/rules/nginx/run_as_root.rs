@@ -7,6 +7,9 @@ pub static RULE: Rule = Rule {
     code: "NX010",
     name: "run-as-root",
     severity: Severity::Warning,
+    group: crate::rules::Group::Security,
+    default: true,
+    why: "worker processes run as root: a bug in nginx or a module owns the host",
     // Unsafe unless the node says which platform it is (then the fix is safe).
     fix: FixKind::Unsafe,
     summary: "`user root`",

@@ -10,6 +10,9 @@ pub static RULE: Rule = Rule {
     code: "NX013",
     name: "directive-swallowed-by-missing-semicolon",
     severity: Severity::Error,
+    group: crate::rules::Group::Correctness,
+    default: true,
+    why: "nginx silently reads the next directive as arguments",
     fix: FixKind::SafeSometimes,
     summary: "a missing `;` turns the next line's directive into arguments of the previous one",
     docs: r#"## What it finds

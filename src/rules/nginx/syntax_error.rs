@@ -10,6 +10,9 @@ pub static RULE: Rule = Rule {
     code: "NX001",
     name: "nginx-syntax-error",
     severity: Severity::Error,
+    group: crate::rules::Group::Correctness,
+    default: true,
+    why: "nginx refuses to start",
     fix: FixKind::None,
     summary: "missing `;`, unbalanced braces, unterminated quote",
     docs: r#"## What it finds

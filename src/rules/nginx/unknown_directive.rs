@@ -8,6 +8,9 @@ pub static RULE: Rule = Rule {
     code: "NX002",
     name: "unknown-directive",
     severity: Severity::Error,
+    group: crate::rules::Group::Correctness,
+    default: true,
+    why: "nginx refuses to start",
     fix: FixKind::SafeSometimes,
     summary: "a directive nginx (core, standard modules, common third-party modules) does not know",
     docs: r#"## What it finds

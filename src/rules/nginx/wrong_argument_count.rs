@@ -8,6 +8,9 @@ pub static RULE: Rule = Rule {
     code: "NX004",
     name: "wrong-argument-count",
     severity: Severity::Error,
+    group: crate::rules::Group::Correctness,
+    default: true,
+    why: "nginx refuses to start",
     fix: FixKind::None,
     summary: "a directive with the wrong number of arguments (e.g. `worker_processes 1 2`)",
     docs: r#"## What it finds

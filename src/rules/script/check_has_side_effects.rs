@@ -10,6 +10,9 @@ pub static RULE: Rule = Rule {
     code: "HC004",
     name: "check-has-side-effects",
     severity: Severity::Warning,
+    group: crate::rules::Group::Suspicious,
+    default: true,
+    why: "restarts from the check hide failures and race with systemd",
     fix: FixKind::Unsafe,
     summary: "the check starts/restarts services or writes files: leave restarts to systemd",
     docs: r#"## What it finds

@@ -10,6 +10,9 @@ pub static RULE: Rule = Rule {
     code: "HC001",
     name: "check-never-fails",
     severity: Severity::Error,
+    group: crate::rules::Group::Correctness,
+    default: true,
+    why: "a check that cannot fail never moves the VIP",
     fix: FixKind::Unsafe,
     summary: "no path of the script exits non-zero: keepalived never sees a failure, weights never apply",
     docs: r#"## What it finds
@@ -19,6 +22,10 @@ functions and `return`, subshells and `set -e`. Probes (`curl`, `pidof`, `[ ... 
 programs) can fail; actions (`systemctl start`, `kill`), `echo`, `sleep` and the like are
 taken as succeeding, since their status says whether the action worked, not whether the
 service is healthy. Every place where the script ends with status 0 is shown.
+
+Also a check whose only probes look for keepalived's own process (`killall -0 keepalived`,
+`pidof keepalived`, `systemctl is-active keepalived`): keepalived is running whenever it runs
+the check, so the probe always succeeds.
 
 ## Why it matters
 keepalived only looks at the exit status. A check that restarts nginx, prints "down" and
@@ -67,6 +74,10 @@ replaces the script with such a probe, with a time limit below the `vrrp_script`
 
 fn check(cx: &ScriptCtx, out: &mut Vec<Diagnostic>) {
     let Some(a) = cx.analysis() else { return };
+    if let Some(d) = probes_keepalived_itself(cx, a) {
+        out.push(d);
+        return;
+    }
     // A wait without a bound ends in keepalived's timeout, which is a failure.
     if a.can_fail() || a.ends.is_empty() || a.ends.iter().any(|e| e.elapsed.is_infinite()) {
         return;
@@ -121,4 +132,46 @@ fn check(cx: &ScriptCtx, out: &mut Vec<Diagnostic>) {
         });
     }
     out.push(d.with_fix(cx.probe_fix("HC001: the previous check could never fail")));
+}
+
+/// A check whose only probes look for keepalived's own process (`killall -0 keepalived`,
+/// `pidof keepalived`, `systemctl is-active keepalived`): keepalived is running whenever it
+/// runs the check, so the probe always succeeds.
+fn probes_keepalived_itself(
+    cx: &ScriptCtx,
+    a: &crate::shell::analysis::Analysis,
+) -> Option<Diagnostic> {
+    use crate::shell::analysis::{ProbeKind, Role};
+    let names_keepalived = |c: &crate::shell::analysis::Command| {
+        c.args()
+            .iter()
+            .filter(|w| !w.starts_with('-'))
+            .any(|w| super::service_named(w) == Some("keepalived"))
+    };
+    let mut found = None;
+    for c in &a.commands {
+        match c.role {
+            Role::Probe(ProbeKind::Process) if names_keepalived(c) => {
+                found.get_or_insert(c);
+            }
+            Role::Probe(ProbeKind::Process) | Role::Probe(ProbeKind::Service) | Role::Unknown => {
+                return None;
+            }
+            Role::False => return None,
+            _ => {}
+        }
+    }
+    let p = found?;
+    let shown = cx.db.get(cx.target.file).slice(p.span).trim().to_string();
+    let names = cx.target.names(cx.model);
+    Some(
+        cx.diag(
+            "HC001",
+            p.span,
+            format!(
+                "this check can never fail: it looks for keepalived's own process (`{shown}`), which is running whenever keepalived runs the check, so {names} never changes this node's priority or state"
+            ),
+        )
+        .with_help(super::probe_hint(None)),
+    )
 }

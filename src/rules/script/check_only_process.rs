@@ -9,8 +9,11 @@ pub static RULE: Rule = Rule {
     code: "HC002",
     name: "check-only-process",
     severity: Severity::Warning,
+    group: crate::rules::Group::Suspicious,
+    default: true,
+    why: "a hung or broken service keeps the VIP while its process exists",
     fix: FixKind::Unsafe,
-    summary: "the check only proves a process named nginx exists (`ps -C`, `pidof`, `killall -0`, `pgrep` without `-x`), not that it serves",
+    summary: "the check only proves a process exists or a unit is active (`ps -C`, `pidof`, `killall -0`, `systemctl is-active`), not that the service answers",
     docs: r#"## What it finds
 A health check whose only probes look for a process: `ps -C`, `ps aux | grep`, `pidof`,
 `pgrep`, `killall -0`, `kill -0`, `systemctl is-active`, `service X status`. A check that
@@ -31,8 +34,15 @@ vrrp_script chk_nginx {
 ```
 
 ## Fix
-Ask nginx to serve a request: `curl -fsS -o /dev/null --max-time 1 http://127.0.0.1/`.
-`haconf fix --unsafe` replaces a check of the nginx process with such a probe.
+Ask the service to answer, with a time limit. The message names the service the check looks
+for and the help suggests a probe that fits it:
+- nginx, haproxy and other HTTP servers: `curl -fsS -o /dev/null --max-time 1 http://127.0.0.1/`;
+- kube-apiserver: `curl -fsSk --max-time 1 https://127.0.0.1:6443/healthz`;
+- MySQL: `mysql --connect-timeout=1 -e 'SELECT 1'`; PostgreSQL: `pg_isready -t 1`;
+- Redis: `redis-cli -t 1 ping` (and compare with `PONG`).
+
+`haconf fix --unsafe` replaces a check of the nginx process with an HTTP probe. A check of
+keepalived's own process is HC001 (it can never fail), not this rule.
 
 ## References
 - a process that exists is not a service that answers (a hung or misconfigured nginx still has its processes)
@@ -71,10 +81,22 @@ fn check(cx: &ScriptCtx, out: &mut Vec<Diagnostic>) {
         })
         .cloned()
         .unwrap_or_else(|| "the service".into());
+    // A check of keepalived's own process cannot fail while keepalived runs it: HC001.
+    if super::service_named(&what) == Some("keepalived") {
+        return;
+    }
     let shown = cx.db.get(cx.target.file).slice(p.span).to_string();
-    let mut msg = format!(
-        "the check only proves that a process named `{what}` exists (`{shown}`), not that it serves requests"
-    );
+    let asks_systemd = matches!(p.name.as_str(), "systemctl" | "service" | "rc-service")
+        || p.args().iter().any(|a| a == "status");
+    let mut msg = if asks_systemd {
+        format!(
+            "the check only asks the init system whether `{what}` is running (`{shown}`), not whether it serves requests"
+        )
+    } else {
+        format!(
+            "the check only proves that a process named `{what}` exists (`{shown}`), not that it serves requests"
+        )
+    };
     if p.name == "pgrep"
         && !crate::shell::analysis::has_flag(
             &p.args().iter().map(String::as_str).collect::<Vec<_>>(),
@@ -85,9 +107,10 @@ fn check(cx: &ScriptCtx, out: &mut Vec<Diagnostic>) {
     {
         msg.push_str("; without `-x`, pgrep also matches longer names such as `nginx-exporter`");
     }
-    let mut d = cx.diag("HC002", p.span, msg).with_help(
-        "ask the service to answer: `curl -fsS -o /dev/null --max-time 1 http://127.0.0.1/`",
-    );
+    let service = super::service_named(&what);
+    let mut d = cx
+        .diag("HC002", p.span, msg)
+        .with_help(super::probe_hint(service));
     if what.contains("nginx") || what.contains("openresty") {
         d = d.with_fix(cx.probe_fix("HC002: the previous check only proved a process exists"));
     }

@@ -10,11 +10,18 @@ pub static RULE: Rule = Rule {
     code: "HC008",
     name: "check-probes-vip",
     severity: Severity::Warning,
+    group: crate::rules::Group::Suspicious,
+    default: true,
+    why: "every node tests the VIP holder, so all fail or pass together",
     fix: FixKind::None,
     summary: "the probe targets the VIP, not the local nginx: it tests whichever node holds the VIP",
     docs: r#"## What it finds
 A probe (`curl`, `wget`, `nc`, `telnet`, ...) whose target address is one of the node's
 virtual IPs, written literally or through a variable the script sets once (`IP=...`).
+
+Not reported: a VIP probe guarded by a test that this node holds the VIP (`if ip addr | grep
+-q $VIP; then curl https://$VIP:6443/; fi`, kubeadm's `check_apiserver.sh`): it only runs
+where the VIP is local, so it tests this node's own service.
 
 ## Why it matters
 The VIP is served by whichever node holds it. On the master the check tests itself; on a
@@ -92,15 +99,29 @@ fn check(cx: &ScriptCtx, out: &mut Vec<Diagnostic>) {
         else {
             continue;
         };
+        // The kubeadm pattern: `if ip addr | grep -q $VIP; then curl https://$VIP...; fi`
+        // probes the VIP only on the node that holds it, which is this node's own service.
+        if guarded_by_vip_test(a, c.span.start, &addr.to_string()) {
+            continue;
+        }
+        let service = c
+            .args()
+            .iter()
+            .find_map(|a| super::service_named(a))
+            .unwrap_or(if cx.model.nginx.listens.is_empty() {
+                "service"
+            } else {
+                "nginx"
+            });
         let d = cx
             .diag(
                 "HC008",
                 c.span,
                 format!(
-                    "the probe targets {addr}, a VIP of `{inst}`: it tests whichever node holds the VIP, not this node's nginx"
+                    "the probe targets {addr}, a VIP of `{inst}`: it tests whichever node holds the VIP, not this node's {service}"
                 ),
             )
-            .with_help("probe the local nginx (`http://127.0.0.1/`) or this node's own address")
+            .with_help(format!("probe this node's {service} on `127.0.0.1` or the node's own address, or probe the VIP only when this node holds it (`if ip -o addr | grep -qF ' {addr}/'; then ...`)"))
             .with_related(Related {
                 file: vip.file,
                 span: vip.span,
@@ -108,4 +129,20 @@ fn check(cx: &ScriptCtx, out: &mut Vec<Diagnostic>) {
             });
         out.push(d);
     }
+}
+
+/// Whether a command before `at` tests that this node holds `vip` (`ip addr | grep VIP`,
+/// `ip a show | grep -q $VIP`, `hostname -I | grep`): a probe after it is the guarded VIP
+/// probe of kubeadm's check_apiserver.sh, which only runs where the VIP is local.
+fn guarded_by_vip_test(a: &crate::shell::analysis::Analysis, at: usize, vip: &str) -> bool {
+    a.commands.iter().any(|g| {
+        g.span.start < at
+            && g.name == "grep"
+            && g.args().iter().any(|w| w.contains(vip))
+            && a.commands.iter().any(|ip| {
+                ip.piped
+                    && ip.span.end <= g.span.start
+                    && (ip.name == "ip" || ip.name == "hostname" || ip.name == "ifconfig")
+            })
+    })
 }

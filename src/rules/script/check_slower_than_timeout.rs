@@ -9,6 +9,9 @@ pub static RULE: Rule = Rule {
     code: "HC005",
     name: "check-slower-than-timeout",
     severity: Severity::Warning,
+    group: crate::rules::Group::Correctness,
+    default: true,
+    why: "keepalived kills the check at its timeout and counts a failure",
     fix: FixKind::None,
     summary: "`sleep`/waits that can outlast the vrrp_script timeout (default: interval)",
     docs: r#"## What it finds

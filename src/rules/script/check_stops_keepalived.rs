@@ -9,6 +9,9 @@ pub static RULE: Rule = Rule {
     code: "HC003",
     name: "check-stops-keepalived",
     severity: Severity::Warning,
+    group: crate::rules::Group::Correctness,
+    default: true,
+    why: "the node leaves the cluster until someone starts keepalived again",
     fix: FixKind::Unsafe,
     summary: "the check stops keepalived: the node leaves the cluster until someone starts it again",
     docs: r#"## What it finds

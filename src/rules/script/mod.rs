@@ -10,6 +10,7 @@ pub mod check_only_process;
 pub mod check_probes_vip;
 pub mod check_slower_than_timeout;
 pub mod check_stops_keepalived;
+pub mod inline_shell_syntax;
 pub mod probe_ignores_http_errors;
 pub mod script_not_executable;
 pub mod script_syntax_error;
@@ -127,6 +128,9 @@ pub struct ScriptCtx<'a> {
     pub node: &'a Node,
     pub model: &'a NodeModel,
     pub target: &'a Target,
+    /// Whether file modes in the tree are the ones keepalived will see (see
+    /// [`crate::rules::tree_is_deployed`]).
+    pub deployed: bool,
 }
 
 impl ScriptCtx<'_> {
@@ -297,6 +301,95 @@ pub fn targets(db: &SourceDb, node: &Node, model: &NodeModel) -> Vec<Target> {
         });
     }
     out
+}
+
+/// The service a word of a check names: a process or unit name, a client program, or the port
+/// of a URL or `host:port`. Checks guard haproxy, kube-apiserver, databases and more, not
+/// only nginx: messages and suggested probes name the one probed.
+pub fn service_named(word: &str) -> Option<&'static str> {
+    let w = word.to_ascii_lowercase();
+    let w = w.trim_end_matches(".service");
+    let base = w.rsplit('/').next().unwrap_or(w);
+    let port = w
+        .split_once("://")
+        .map_or(w, |(_, r)| r)
+        .split(['/', '?'])
+        .next()
+        .and_then(|hp| hp.rsplit_once(':'))
+        .map(|(_, p)| p);
+    let by_port = match port {
+        Some("6443") => Some("kube-apiserver"),
+        Some("3306") => Some("MySQL"),
+        Some("6379") => Some("Redis"),
+        Some("5432") => Some("PostgreSQL"),
+        Some("5672") | Some("15672") => Some("RabbitMQ"),
+        _ => None,
+    };
+    if by_port.is_some() {
+        return by_port;
+    }
+    const NAMES: &[(&str, &str)] = &[
+        ("nginx", "nginx"),
+        ("openresty", "nginx"),
+        ("haproxy", "haproxy"),
+        ("kube-apiserver", "kube-apiserver"),
+        ("apiserver", "kube-apiserver"),
+        ("mysqld", "MySQL"),
+        ("mysqladmin", "MySQL"),
+        ("mysql", "MySQL"),
+        ("mariadb", "MySQL"),
+        ("redis", "Redis"),
+        ("postgres", "PostgreSQL"),
+        ("pg_isready", "PostgreSQL"),
+        ("rabbitmq", "RabbitMQ"),
+        ("beam.smp", "RabbitMQ"),
+        ("traefik", "Traefik"),
+        ("envoy", "Envoy"),
+        ("pihole", "Pi-hole"),
+        ("freeswitch", "FreeSWITCH"),
+        ("lizardfs", "LizardFS"),
+        ("httpd", "Apache httpd"),
+        ("apache2", "Apache httpd"),
+        ("ipvsadm", "IPVS"),
+        ("keepalived", "keepalived"),
+    ];
+    NAMES
+        .iter()
+        .find(|(n, _)| base.contains(n))
+        .map(|(_, s)| *s)
+}
+
+/// The service a check probes: the first word of its commands that names one.
+pub fn probed_service(a: &Analysis) -> Option<&'static str> {
+    a.commands.iter().find_map(|c| {
+        std::iter::once(c.name.as_str())
+            .chain(c.args().iter().map(String::as_str))
+            .find_map(service_named)
+    })
+}
+
+/// A probe that asks `service` to answer, for help texts.
+pub fn probe_hint(service: Option<&str>) -> &'static str {
+    match service {
+        Some("kube-apiserver") => {
+            "ask the API server: `curl -fsSk -o /dev/null --max-time 1 https://127.0.0.1:6443/healthz` (`/healthz` answers anonymous requests)"
+        }
+        Some("MySQL") => {
+            "ask the database: `mysql --connect-timeout=1 -e 'SELECT 1'` (with credentials from an option file)"
+        }
+        Some("Redis") => "ask Redis: `redis-cli -t 1 ping` and compare the answer with `PONG`",
+        Some("PostgreSQL") => "ask the database: `pg_isready -t 1`",
+        Some("RabbitMQ") => "ask the broker: `rabbitmq-diagnostics -q check_port_connectivity`",
+        Some("haproxy") => {
+            "ask haproxy to answer: `curl -fsS -o /dev/null --max-time 1` on a frontend or a `monitor-uri`"
+        }
+        Some("nginx") | None => {
+            "ask the service to answer: `curl -fsS -o /dev/null --max-time 1 http://127.0.0.1/`"
+        }
+        Some(_) => {
+            "ask the service to answer a request (its own health endpoint or client), with a time limit"
+        }
+    }
 }
 
 /// The line (without its newline) that holds `span`'s start: for messages.

@@ -10,12 +10,20 @@ pub static RULE: Rule = Rule {
     code: "HC007",
     name: "probe-ignores-http-errors",
     severity: Severity::Warning,
+    group: crate::rules::Group::Suspicious,
+    default: true,
+    why: "an HTTP error answer counts as healthy",
     fix: FixKind::Safe,
     summary: "`curl` without `-f`/`--fail` (or `wget` that cannot fail): a 502 counts as healthy",
     docs: r#"## What it finds
 A `curl` whose exit status is used (not captured with `$(...)`, not piped into `grep`, no
 `-w`/`--write-out` to read the status code) and that has no `-f`, `--fail` or
 `--fail-with-body`. (`wget` exits 8 on an HTTP error by itself and is not reported.)
+
+Not reported: a probe of kube-apiserver (port 6443) on a path other than `/healthz`,
+`/livez` or `/readyz`. The API server answers anonymous requests to `/` with 401 or 403, so
+with `-f` kubeadm's `curl --insecure https://localhost:6443/` would always fail; without it,
+the probe rightly asks only that the server answers.
 
 ## Why it matters
 Without `-f`, curl exits 0 whenever the server answers, whatever the answer: a 502 from a dead
@@ -60,12 +68,29 @@ fn check(cx: &ScriptCtx, out: &mut Vec<Diagnostic>) {
         if fails || reads_code {
             continue;
         }
+        let service = c.args().iter().find_map(|a| super::service_named(a));
+        // kube-apiserver answers anonymous requests to `/` with 401/403: with `-f` the probe
+        // would always fail. The kubeadm check (`curl --insecure https://localhost:6443/`)
+        // rightly asks only that the server answers.
+        if service == Some("kube-apiserver")
+            && !c
+                .args()
+                .iter()
+                .any(|a| a.contains("/healthz") || a.contains("/livez") || a.contains("/readyz"))
+        {
+            continue;
+        }
+        let who = match service {
+            Some(s) => s.to_string(),
+            None if !cx.model.nginx.listens.is_empty() => "nginx".to_string(),
+            None => "the service".to_string(),
+        };
         let name = c.name_span();
         out.push(
             cx.diag(
                 "HC007",
                 name,
-                "`curl` without `-f` exits 0 on any HTTP answer: a 502 or 404 from nginx counts as healthy",
+                format!("`curl` without `-f` exits 0 on any HTTP answer: a 502 or 404 from {who} counts as healthy"),
             )
             .with_help("add `-f` (`curl -fsS ...`)")
             .with_fix(Fix {

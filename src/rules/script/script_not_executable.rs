@@ -9,6 +9,9 @@ pub static RULE: Rule = Rule {
     code: "HC006",
     name: "script-not-executable",
     severity: Severity::Error,
+    group: crate::rules::Group::Correctness,
+    default: true,
+    why: "a check that cannot run counts as success; in a repository layout modes are set at deploy time, so a missing execute bit is info there",
     fix: FixKind::Safe,
     summary: "missing shebang, or no execute bit",
     docs: r#"## What it finds
@@ -16,6 +19,13 @@ A check script the node ships that has no execute bit, whose first line is not a
 line (including the common typo `#/bin/bash`, which is a comment), or whose `#!` line ends
 with a carriage return (a file saved with Windows line endings: the kernel then looks for
 an interpreter named `/bin/bash\r`).
+
+The execute bit is an error only where the tree shows what keepalived will find: with the
+host's facts (`haconf pull`), or in an `etc/` overlay (`ha1/etc/keepalived/...`). In a flat
+repository layout (`ha1/keepalived.conf`, `ha1/chk.sh`) modes are usually set by the deploy
+(Ansible's `mode:`, a package, `install -m 755`), so a missing bit there is info; so is every
+missing bit when haconf.toml says `[lint] deploy-sets-modes = true`. The `#!` line and line
+endings are the file's content and are reported everywhere.
 
 ## Why it matters
 keepalived disables a `vrrp_script` it cannot execute, and at run time a script that cannot
@@ -162,8 +172,8 @@ fn check(cx: &ScriptCtx, out: &mut Vec<Diagnostic>) {
         let mode = on_host
             .and_then(|f| f.mode.as_deref())
             .map_or(String::new(), |m| format!(" on the host (mode {m})"));
-        let d = cx
-            .diag(
+        let mut d = if cx.deployed {
+            cx.diag(
                 "HC006",
                 Span::new(0, first_end),
                 format!(
@@ -171,7 +181,22 @@ fn check(cx: &ScriptCtx, out: &mut Vec<Diagnostic>) {
                     p.configured
                 ),
             )
-            .with_help("`chmod 755` the script on every node (and in the tool that deploys it)");
+            .with_help("`chmod 755` the script on every node (and in the tool that deploys it)")
+        } else {
+            // A flat repository: modes are usually set when the files are deployed.
+            cx.diag(
+                "HC006",
+                Span::new(0, first_end),
+                format!(
+                    "`{}` has no execute bit in this repository: unless the deploy sets it, keepalived cannot run it, and a check that cannot run counts as success",
+                    p.configured
+                ),
+            )
+            .with_help("make sure the deploy installs it with mode 755 (or `chmod +x` it here); a tree laid out as `etc/keepalived/...`, or pulled with `haconf pull`, is checked as deployed")
+        };
+        if !cx.deployed {
+            d.severity = Severity::Info;
+        }
         // Only the copy can be fixed here: one that is executable already has nothing to fix,
         // whatever the host has.
         out.push(if p.executable || !text {

@@ -9,6 +9,9 @@ pub static RULE: Rule = Rule {
     code: "HC009",
     name: "script-syntax-error",
     severity: Severity::Error,
+    group: crate::rules::Group::Correctness,
+    default: true,
+    why: "a script that does not parse fails on every run",
     fix: FixKind::None,
     summary: "the script does not parse as shell: it fails on every run",
     docs: r#"## What it finds
