@@ -311,10 +311,10 @@ fn the_size_cap_holds_for_a_whole_fleet() {
         .arg(d.path());
     let out = run(cmd, Duration::from_secs(60));
     let err = String::from_utf8_lossy(&out.stderr);
-    if !err
+    if err
         .lines()
         .last()
-        .is_some_and(|l| l.trim().parse::<u64>().is_ok())
+        .is_none_or(|l| l.trim().parse::<u64>().is_err())
     {
         eprintln!("the_size_cap_holds_for_a_whole_fleet: skipped: no GNU time ({err})");
         return;
