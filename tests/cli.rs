@@ -512,3 +512,163 @@ fn completions_and_man_page() {
     assert!(stdout.contains(".TH haconf 1"));
     assert_eq!(run(&["completions", "tcsh"]).0, 2);
 }
+
+fn seed_json() -> serde_json::Value {
+    let (_, stdout, _) = run(&["check", "--format", "json", "examples/seed-cluster"]);
+    serde_json::from_str(&stdout).unwrap()
+}
+
+#[test]
+fn seed_human_report_is_short_and_loses_no_finding() {
+    let (code, human, _) = run(&["check", "--color", "never", "examples/seed-cluster"]);
+    assert_eq!(code, 1);
+    // About two screens (it was 577 lines: one block per finding and per related note).
+    let lines = human.lines().count();
+    assert!(lines <= 110, "{lines} lines:\n{human}");
+    // Every finding of the JSON is there: its code, and its place (as the report's own or as
+    // one of the other nodes' locations).
+    let v = seed_json();
+    let diags = v["diagnostics"].as_array().unwrap();
+    assert!(diags.len() > 20);
+    for d in diags {
+        let code = d["code"].as_str().unwrap();
+        assert!(human.contains(&format!("[{code}]")), "{code} missing");
+        let loc = format!(
+            "{}:{}:{}",
+            d["file"].as_str().unwrap(),
+            d["line"],
+            d["column"]
+        );
+        assert!(human.contains(&loc), "{code} at {loc} missing:\n{human}");
+    }
+    // Errors first, then warnings, then info.
+    let rank: Vec<u8> = human
+        .lines()
+        .filter_map(|l| {
+            [("error[", 0), ("warning[", 1), ("info[", 2)]
+                .iter()
+                .find(|(p, _)| l.starts_with(p))
+                .map(|&(_, r)| r)
+        })
+        .collect();
+    assert!(
+        rank.len() < diags.len(),
+        "one report per root cause: {rank:?}"
+    );
+    assert!(rank.windows(2).all(|w| w[0] <= w[1]), "{rank:?}");
+    // A note that every script finding shares is printed once.
+    assert_eq!(human.matches("run by vrrp_script").count(), 1, "{human}");
+    // The summary counts findings as the JSON does, and says what `fix` can do.
+    let s = &v["summary"];
+    assert!(
+        human.contains(&format!(
+            "Found {} errors, {} warnings and {} info",
+            s["error"], s["warning"], s["info"]
+        )),
+        "{human}"
+    );
+    let fixes = |a: &str| {
+        diags
+            .iter()
+            .filter(|d| d["fix"]["applicability"] == a)
+            .count()
+    };
+    let closing = format!(
+        "{} fixable with `haconf fix`, {} more with `haconf fix --unsafe`",
+        fixes("safe"),
+        fixes("unsafe")
+    );
+    assert!(human.contains(&closing), "{closing}\n{human}");
+    // --quiet: the summary alone, with the same exit code.
+    let (qcode, quiet, _) = run(&[
+        "check",
+        "--quiet",
+        "--color",
+        "never",
+        "examples/seed-cluster",
+    ]);
+    assert_eq!(qcode, 1);
+    assert!(human.ends_with(&quiet), "{quiet}");
+    assert!(
+        quiet.starts_with("Found ") && !quiet.contains("-->"),
+        "{quiet}"
+    );
+    assert_eq!(quiet.lines().count(), 2, "{quiet}");
+}
+
+#[test]
+fn concise_statistics_and_messages_agree_with_the_json() {
+    let v = seed_json();
+    let diags = v["diagnostics"].as_array().unwrap();
+    // Concise: `file:line:col: CODE severity: message`, in the JSON's order.
+    let (_, concise, _) = run(&["check", "--format", "concise", "examples/seed-cluster"]);
+    let lines: Vec<&str> = concise.lines().collect();
+    assert_eq!(lines.len(), diags.len());
+    for (l, d) in lines.iter().zip(diags) {
+        let want = format!(
+            "{}:{}:{}: {} {}: ",
+            d["file"].as_str().unwrap(),
+            d["line"],
+            d["column"],
+            d["code"].as_str().unwrap(),
+            d["severity"].as_str().unwrap()
+        );
+        assert!(l.starts_with(&want), "{l} / {want}");
+    }
+    // --statistics marks a rule fixable exactly when the JSON has a fix for its findings.
+    let (_, stats, _) = run(&["check", "--statistics", "examples/seed-cluster"]);
+    for l in stats.lines() {
+        let code = l.split_whitespace().nth(1).unwrap();
+        let has = |a: &str| {
+            diags
+                .iter()
+                .any(|d| d["code"] == code && d["fix"]["applicability"] == a)
+        };
+        assert_eq!(l.contains("[fix]"), has("safe"), "{l}");
+        assert_eq!(l.contains("[unsafe fix]"), has("unsafe"), "{l}");
+    }
+    for code in ["CL015", "CL018"] {
+        let l = stats.lines().find(|l| l.contains(code)).unwrap();
+        assert!(!l.contains("fix]"), "{l}");
+    }
+    // KA010 says `VI_1` falls back to multicast (no peers): KA011 must not call it unicast.
+    let msg = |code: &str| {
+        diags.iter().find(|d| d["code"] == code).unwrap()["message"]
+            .as_str()
+            .unwrap()
+            .to_owned()
+    };
+    assert!(msg("KA010").contains("falls back to multicast"));
+    let ka011 = msg("KA011");
+    assert!(!ka011.contains("configured for unicast"), "{ka011}");
+}
+
+#[test]
+fn init_on_the_seed_lists_where_generate_will_differ() {
+    let (code, toml, notes) = run(&["init", "--stdout", "examples/seed-cluster"]);
+    assert_eq!(code, 0, "{notes}");
+    // The configs' intent is kept ...
+    assert!(toml.contains("transport = \"unicast\""), "{toml}");
+    // ... and every place where generate will behave differently is said, on stderr and as
+    // comments in the file.
+    for want in [
+        "sends multicast today (KA010)",
+        "`mcast_src_ip` of `VI_1`",
+        "router_id `master-node`",
+        "`enable_script_security`",
+        "`systemctl stop keepalived.service` (stops keepalived)",
+        "`systemctl start nginx.service` (repairs a service)",
+        "can never fail (HC001)",
+        "`user root`",
+        "`index index.html index.html`",
+    ] {
+        assert!(notes.contains(want), "stderr lacks {want}:\n{notes}");
+        let commented = toml
+            .lines()
+            .any(|l| l.starts_with("# - ") && l.contains(want));
+        assert!(commented, "haconf.toml lacks {want}:\n{toml}");
+    }
+    // The notes are comments: the spec still parses and still says what it says.
+    let v: toml::Value = toml::from_str(&toml).unwrap();
+    assert_eq!(v["cluster"]["transport"].as_str(), Some("unicast"));
+}

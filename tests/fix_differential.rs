@@ -708,6 +708,10 @@ fn mutants(text: &str) -> Vec<(&'static str, String)> {
 }
 
 #[test]
+#[cfg_attr(
+    not(all(haconf_has_corpus, haconf_has_nginx, haconf_has_netns)),
+    ignore = "needs the corpus (shared/ beside the repo, or HACONF_SHARED), nginx, root with ip and unshare (network namespaces)"
+)]
 fn safe_fixes_of_slips_in_valid_nginx_files_pass_nginx_t() {
     let test = "safe_fixes_of_slips_in_valid_nginx_files_pass_nginx_t";
     let Some(shared) = common::shared_or_skip(test) else {

@@ -150,7 +150,7 @@ fn binary_garbage_is_one_finding() {
     let (code, out, err) = check(&["--format", "concise"], &f);
     assert_eq!(code, 1, "{err}");
     assert_eq!(out.lines().count(), 1, "one finding: {out}");
-    assert!(out.contains("KA001 not a text file: "), "{out}");
+    assert!(out.contains("KA001 error: not a text file: "), "{out}");
     let (_, human, _) = check(&["--color", "never"], &f);
     assert!(human.len() < 8192, "{} bytes of output", human.len());
 
@@ -160,7 +160,7 @@ fn binary_garbage_is_one_finding() {
     let (_, out, _) = check(&["--format", "concise"], &ng);
     assert_eq!(out.lines().count(), 1, "{out}");
     assert!(
-        out.contains("NX001 not a text file: a NUL byte at line 2"),
+        out.contains("NX001 error: not a text file: a NUL byte at line 2"),
         "{out}"
     );
 
@@ -168,7 +168,7 @@ fn binary_garbage_is_one_finding() {
     let l1 = d.path().join("l1/keepalived.conf");
     write(&l1, b"# caf\xe9\nglobal_defs {\n    bogus_keyword 1\n}\n");
     let (_, out, _) = check(&["--format", "concise"], &l1);
-    assert!(out.contains("KA001 not UTF-8 text: 1 byte"), "{out}");
+    assert!(out.contains("KA001 info: not UTF-8 text: 1 byte"), "{out}");
     assert!(out.contains("KA002"), "the rest is still checked: {out}");
 }
 

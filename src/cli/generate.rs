@@ -303,8 +303,15 @@ pub fn init(args: InitArgs) -> i32 {
     }
     let cm = crate::cluster::build(&project.db, cluster);
     let inferred = generate::init::infer(&project, cluster, &cm);
-    for n in &inferred.notes {
-        eprintln!("note: not expressed in the spec: {n}");
+    if !inferred.notes.is_empty() {
+        eprintln!(
+            "note: {} place{} where the spec, and so `haconf generate`, differs from today's configs (also written as comments in haconf.toml):",
+            inferred.notes.len(),
+            if inferred.notes.len() == 1 { "" } else { "s" }
+        );
+        for n in &inferred.notes {
+            eprintln!("  - {n}");
+        }
     }
     if args.stdout {
         print!("{}", inferred.toml);

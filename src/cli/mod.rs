@@ -66,7 +66,7 @@ pub enum Command {
 pub enum Format {
     Human,
     Json,
-    /// One line per finding: `file:line:col: CODE message`.
+    /// One line per finding: `file:line:col: CODE severity: message`.
     Concise,
     /// GitHub Actions annotations.
     Github,
@@ -113,8 +113,11 @@ pub struct CheckArgs {
     #[arg(long, value_enum, default_value_t = Color::Auto)]
     pub color: Color,
     /// Also print notes (inferred contexts, files read).
-    #[arg(short, long)]
+    #[arg(short, long, conflicts_with = "quiet")]
     pub verbose: bool,
+    /// Print only the summary line (human format): counts, and what `haconf fix` can fix.
+    #[arg(short, long)]
+    pub quiet: bool,
     /// Print the failover model: for each instance and failure scenario, every node's
     /// effective priority and who holds the VIP.
     #[arg(long)]
@@ -359,14 +362,19 @@ fn check(args: CheckArgs) -> i32 {
                     project.clusters.len(),
                     if project.clusters.len() == 1 { "" } else { "s" }
                 );
-            } else if !project.notes.is_empty() {
+            } else if !project.notes.is_empty() && !args.quiet {
                 eprintln!(
                     "note: {} note{} on how files were read (see --verbose)",
                     project.notes.len(),
                     if project.notes.len() == 1 { "" } else { "s" }
                 );
             }
-            let _ = out.write_all(output::human::render(&project.db, diags, color).as_bytes());
+            let text = if args.quiet {
+                output::human::summary(&project.db, diags)
+            } else {
+                output::human::render(&project.db, diags, color)
+            };
+            let _ = out.write_all(text.as_bytes());
             if args.failover {
                 for (c, m) in &outcome.clusters {
                     let _ = out.write_all(crate::cluster::failover::render(c, m).as_bytes());

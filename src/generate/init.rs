@@ -107,6 +107,8 @@ pub fn infer(project: &Project, cluster: &Cluster, cm: &ClusterModel) -> Inferre
         "transport = {}",
         q(if unicast { "unicast" } else { "multicast" })
     );
+    transport_notes(cluster, cm, &joined, unicast, &mut notes);
+    global_notes(cluster, cm, &joined, &mut notes);
     let passes: Vec<String> = joined
         .iter()
         .flat_map(|j| cm.members(j))
@@ -239,15 +241,12 @@ pub fn infer(project: &Project, cluster: &Cluster, cm: &ClusterModel) -> Inferre
         let ka = &cm.nodes[n].keepalived;
         if let Some(s) = ka.script(&tr.name) {
             let targets = script::targets(db, &cluster.nodes[n], &cm.nodes[n]);
-            let cmds = targets
-                .iter()
-                .find(|x| {
-                    x.scripts(&cm.nodes[n])
-                        .any(|y| y.name.value == s.name.value)
-                })
-                .and_then(|x| x.analysis())
-                .map(|a| a.commands.clone())
-                .unwrap_or_default();
+            let target = targets.iter().find(|x| {
+                x.scripts(&cm.nodes[n])
+                    .any(|y| y.name.value == s.name.value)
+            });
+            let analysis = target.and_then(|x| x.analysis());
+            let cmds = analysis.map(|a| a.commands.clone()).unwrap_or_default();
             let service = cmds
                 .iter()
                 .any(|c| c.role == Role::Probe(ProbeKind::Service));
@@ -278,6 +277,22 @@ pub fn infer(project: &Project, cluster: &Cluster, cm: &ClusterModel) -> Inferre
                         s.script.as_ref().map_or("", |v| v.value.as_str())
                     ));
                 }
+            }
+            if let (Some(x), Some(a)) = (target, analysis) {
+                let kind = if !service && process.is_some() {
+                    "process check"
+                } else {
+                    "HTTP check"
+                };
+                notes.push(check_note(
+                    db,
+                    x.file,
+                    a,
+                    &s.name.value,
+                    s.script.as_ref().map_or("", |v| v.value.as_str()),
+                    kind,
+                    ka.tracker_weight(&tr),
+                ));
             }
             let interval = s.interval().ceil().max(2.0);
             let _ = writeln!(t, "interval = {interval}");
@@ -365,7 +380,7 @@ pub fn infer(project: &Project, cluster: &Cluster, cm: &ClusterModel) -> Inferre
                 "upstream servers without a port (or sockets) are left out of backends".into(),
             );
         }
-        notes.push("nginx: only the listen port and upstream servers are kept; the rest of nginx.conf is generated".into());
+        notes.push(nginx_note(cluster));
     }
     // What else the configs say that the spec does not.
     let mut extra: Vec<&str> = Vec::new();
@@ -401,7 +416,9 @@ pub fn infer(project: &Project, cluster: &Cluster, cm: &ClusterModel) -> Inferre
         cluster.name
     );
     if !notes.is_empty() {
-        head.push_str("# Not expressed here:\n");
+        head.push_str(
+            "# Where this spec, and so `haconf generate`, differs from today's configs:\n",
+        );
         for n in &notes {
             let _ = writeln!(head, "# - {n}");
         }
@@ -422,4 +439,235 @@ fn bare_or_quoted(k: &str) -> String {
     } else {
         q(k)
     }
+}
+
+/// `a`, `b` and `c`, each in backticks.
+fn names<'a>(v: impl IntoIterator<Item = &'a str>) -> String {
+    let v: Vec<String> = v.into_iter().map(|n| format!("`{n}`")).collect();
+    match v.len() {
+        0 => String::new(),
+        1 => v[0].clone(),
+        n => format!("{} and {}", v[..n - 1].join(", "), v[n - 1]),
+    }
+}
+
+/// How adverts travel: what the configs do today against what `transport` makes generate
+/// write.
+fn transport_notes(
+    cluster: &Cluster,
+    cm: &ClusterModel,
+    joined: &[&crate::cluster::Joined],
+    unicast: bool,
+    notes: &mut Vec<String>,
+) {
+    for j in joined.iter().filter(|j| j.members.len() >= 2) {
+        let node = |n: usize| cluster.nodes[n].name.as_str();
+        if unicast {
+            let no_peers: Vec<&str> = cm
+                .members(j)
+                .filter(|(_, i)| i.unicast_src_ip.is_some() && i.unicast_peers.is_empty())
+                .map(|(n, _)| node(n))
+                .collect();
+            if !no_peers.is_empty() {
+                notes.push(format!(
+                    "transport = \"unicast\" keeps what the configs mean (`unicast_src_ip`), but `{}` lists no `unicast_peer` on {}, so keepalived sends multicast today (KA010); generate writes every node's peers, so the nodes will advertise to each other by unicast",
+                    j.name,
+                    names(no_peers)
+                ));
+            }
+            let mcast: Vec<&str> = cm
+                .members(j)
+                .filter(|(_, i)| i.mcast_src_ip.is_some())
+                .map(|(n, _)| node(n))
+                .collect();
+            if !mcast.is_empty() {
+                notes.push(format!(
+                    "`mcast_src_ip` of `{}` on {} is dropped: with unicast, generate writes `unicast_src_ip` only",
+                    j.name,
+                    names(mcast)
+                ));
+            }
+        } else {
+            let some: Vec<&str> = cm
+                .members(j)
+                .filter(|(_, i)| !i.unicast_peers.is_empty() || i.unicast_src_ip.is_some())
+                .map(|(n, _)| node(n))
+                .collect();
+            if !some.is_empty() {
+                notes.push(format!(
+                    "transport = \"multicast\": `{}` has unicast settings on {} only; generate writes multicast on every node",
+                    j.name,
+                    names(some)
+                ));
+            }
+        }
+        // generate starts the node with the highest priority as MASTER, the others as BACKUP.
+        let max = cm.members(j).map(|(_, i)| i.priority()).max().unwrap_or(0);
+        for (n, i) in cm.members(j) {
+            let want = if i.priority() == max {
+                crate::model::State::Master
+            } else {
+                crate::model::State::Backup
+            };
+            if let Some(st) = &i.state
+                && st.value != want
+            {
+                notes.push(format!(
+                    "`{}` on `{}`: `state {}` becomes `state {}` (generate starts the node with the highest priority as MASTER)",
+                    j.name,
+                    node(n),
+                    state_name(st.value),
+                    state_name(want)
+                ));
+            }
+        }
+    }
+}
+
+fn state_name(s: crate::model::State) -> &'static str {
+    match s {
+        crate::model::State::Master => "MASTER",
+        crate::model::State::Backup => "BACKUP",
+    }
+}
+
+/// global_defs: generate names each router after its node and runs scripts with script
+/// security.
+fn global_notes(
+    cluster: &Cluster,
+    cm: &ClusterModel,
+    joined: &[&crate::cluster::Joined],
+    notes: &mut Vec<String>,
+) {
+    let mut renamed: BTreeMap<String, Vec<&str>> = BTreeMap::new();
+    for (n, m) in cm.nodes.iter().enumerate() {
+        let Some(node) = cluster.nodes.get(n) else {
+            continue;
+        };
+        if let Some(r) = &m.keepalived.global.router_id
+            && r.value != node.name
+        {
+            renamed
+                .entry(r.value.clone())
+                .or_default()
+                .push(node.name.as_str());
+        }
+    }
+    for (id, on) in renamed {
+        notes.push(format!(
+            "router_id `{id}` on {} becomes each node's name",
+            names(on)
+        ));
+    }
+    let tracked = joined
+        .iter()
+        .flat_map(|j| cm.members(j))
+        .any(|(_, i)| !i.track_scripts.is_empty());
+    let without: Vec<&str> = cm
+        .nodes
+        .iter()
+        .enumerate()
+        .filter(|(_, m)| m.keepalived.global.enable_script_security.is_none())
+        .filter_map(|(n, _)| cluster.nodes.get(n).map(|x| x.name.as_str()))
+        .collect();
+    if tracked && !without.is_empty() {
+        notes.push(format!(
+            "generate adds `enable_script_security` and `script_user root`, which {} lack: keepalived then refuses a script that is not owned by root or that others can write (KA015)",
+            names(without)
+        ));
+    }
+}
+
+/// What the generated check does instead of today's script.
+fn check_note(
+    db: &crate::source::SourceDb,
+    file: crate::source::FileId,
+    a: &crate::shell::analysis::Analysis,
+    name: &str,
+    path: &str,
+    kind: &str,
+    weight: i64,
+) -> String {
+    use crate::shell::analysis::Action;
+    let text = |c: &crate::shell::analysis::Command| {
+        let t = db
+            .get(file)
+            .slice(c.span)
+            .split_whitespace()
+            .collect::<Vec<_>>()
+            .join(" ");
+        if t.chars().count() > 60 {
+            format!("{}…", t.chars().take(60).collect::<String>())
+        } else {
+            t
+        }
+    };
+    let mut dropped: Vec<String> = Vec::new();
+    for c in &a.commands {
+        let why = match &c.role {
+            Role::Action(Action::StopKeepalived) => "stops keepalived",
+            Role::Action(Action::Service(_)) => "repairs a service",
+            Role::Action(Action::Write(_)) => "writes a file",
+            _ if c.name == "sleep" => "waits",
+            _ => continue,
+        };
+        dropped.push(format!("`{}` ({why})", text(c)));
+    }
+    let mut s = format!(
+        "health check `{name}` (`{path}`): generate writes its own {kind} instead of this script, whose logic is not kept"
+    );
+    if !dropped.is_empty() {
+        s.push_str(&format!("; dropped: {}", dropped.join(", ")));
+    }
+    if !a.can_fail() {
+        s.push_str(&format!(
+            "; today the check can never fail (HC001), so a failed nginx moves no VIP: the generated check fails{}",
+            if weight != 0 {
+                format!(", and `weight {weight}` then applies")
+            } else {
+                " and puts the node in FAULT".to_string()
+            }
+        ));
+    }
+    s
+}
+
+/// nginx: generate writes the template's nginx.conf with the spec's port and backends. The
+/// first node's settings that the default template does not write are listed.
+fn nginx_note(cluster: &Cluster) -> String {
+    const TEMPLATE: &str = include_str!("../../templates/nginx.conf.tera");
+    let template: String = TEMPLATE.split_whitespace().collect::<Vec<_>>().join(" ");
+    let mut dropped: Vec<String> = Vec::new();
+    if let Some(node) = cluster.nodes.first() {
+        for unit in &node.nginx {
+            unit.walk(&mut |_, d, ctx| {
+                let name = d.name.value.as_str();
+                if d.block().is_some()
+                    || name == "listen"
+                    || (ctx == Context::Upstream && name == "server")
+                {
+                    return;
+                }
+                let args: Vec<&str> = d.args.iter().map(|a| a.value.as_str()).collect();
+                let stmt = if args.is_empty() {
+                    name.to_string()
+                } else {
+                    format!("{name} {}", args.join(" "))
+                };
+                if !template.contains(&format!("{stmt};")) && !dropped.contains(&stmt) {
+                    dropped.push(stmt);
+                }
+            });
+        }
+    }
+    let mut s = "nginx: generate writes its own nginx.conf, keeping only the listen port and the upstream servers".to_string();
+    if !dropped.is_empty() {
+        const MAX: usize = 10;
+        let shown: Vec<String> = dropped.iter().take(MAX).map(|d| format!("`{d}`")).collect();
+        s.push_str(&format!("; not written as today: {}", shown.join(", ")));
+        if dropped.len() > MAX {
+            s.push_str(&format!(" and {} more", dropped.len() - MAX));
+        }
+    }
+    s
 }

@@ -1,4 +1,4 @@
-//! `--format concise`: one line per finding, `file:line:col: CODE message`.
+//! `--format concise`: one line per finding, `file:line:col: CODE severity: message`.
 
 use super::{Escape, Redactor, display_path, escape_controls};
 use crate::diagnostic::Diagnostic;
@@ -12,9 +12,10 @@ pub fn render(db: &SourceDb, diags: &[Diagnostic]) -> String {
         let f = db.get(d.file);
         let (l, c) = f.line_col(d.span.start);
         s.push_str(&format!(
-            "{}:{l}:{c}: {} {}\n",
+            "{}:{l}:{c}: {} {}: {}\n",
             escape_controls(&display_path(&f.path)),
             d.code,
+            d.severity.as_str(),
             one_line(&d.message)
         ));
     }

@@ -191,7 +191,10 @@ pub enum Escape {
 /// The redaction of one run's outputs: the secrets of every file read, found once.
 pub struct Redactor<'a> {
     db: &'a SourceDb,
-    /// Distinct secret values, longest first.
+    /// Distinct secret values made of word characters only: found by looking each word of a
+    /// text up (a fleet can hold thousands of passwords, and a run thousands of findings).
+    words: std::collections::HashSet<String>,
+    /// The other values (with blanks or punctuation), longest first: searched for.
     values: Vec<String>,
     spans: HashMap<FileId, Vec<Span>>,
     shown: RefCell<HashMap<FileId, Arc<str>>>,
@@ -199,7 +202,7 @@ pub struct Redactor<'a> {
 
 impl<'a> Redactor<'a> {
     pub fn new(db: &'a SourceDb) -> Self {
-        let mut values: Vec<String> = Vec::new();
+        let mut values: std::collections::HashSet<String> = std::collections::HashSet::new();
         let mut spans = HashMap::new();
         for id in 0..db.len() {
             let f = db.get(id);
@@ -210,16 +213,19 @@ impl<'a> Redactor<'a> {
             for sp in &s {
                 let v = f.slice(*sp);
                 for v in [v, v.trim_matches('"')] {
-                    if !v.is_empty() && !values.iter().any(|x| x == v) {
-                        values.push(v.to_owned());
+                    if !v.is_empty() && !values.contains(v) {
+                        values.insert(v.to_owned());
                     }
                 }
             }
             spans.insert(id, s);
         }
+        let (words, mut values): (Vec<String>, Vec<String>) =
+            values.into_iter().partition(|v| !v.contains(is_delimiter));
         values.sort_by_key(|v| std::cmp::Reverse(v.len()));
         Redactor {
             db,
+            words: words.into_iter().collect(),
             values,
             spans,
             shown: RefCell::new(HashMap::new()),
@@ -254,9 +260,12 @@ impl<'a> Redactor<'a> {
 
     /// Whether a byte range of a file touches a secret.
     pub fn touches_secret(&self, file: FileId, span: Span) -> bool {
+        // The spans are in file order and do not overlap: the first one that ends at or after
+        // `span.start` is the only candidate.
         self.spans.get(&file).is_some_and(|v| {
-            v.iter()
-                .any(|s| span.start <= s.end && s.start <= span.end.max(span.start))
+            let i = v.partition_point(|s| s.end < span.start);
+            v.get(i)
+                .is_some_and(|s| s.start <= span.end.max(span.start))
         })
     }
 
@@ -264,6 +273,31 @@ impl<'a> Redactor<'a> {
     /// for text outputs.
     pub fn text<'s>(&self, s: &'s str, esc: Escape) -> Cow<'s, str> {
         let mut out = Cow::Borrowed(s);
+        if !self.words.is_empty()
+            && s.split(is_delimiter)
+                .any(|w| !w.is_empty() && self.words.contains(w))
+        {
+            let mut o = String::with_capacity(s.len());
+            let mut word = String::new();
+            let flush = |word: &mut String, o: &mut String| {
+                if self.words.contains(word.as_str()) {
+                    o.extend(std::iter::repeat_n('*', word.chars().count()));
+                } else {
+                    o.push_str(word);
+                }
+                word.clear();
+            };
+            for c in s.chars() {
+                if is_delimiter(c) {
+                    flush(&mut word, &mut o);
+                    o.push(c);
+                } else {
+                    word.push(c);
+                }
+            }
+            flush(&mut word, &mut o);
+            out = Cow::Owned(o);
+        }
         for v in &self.values {
             if out.contains(v.as_str()) {
                 out = Cow::Owned(mask_word(&out, v));
@@ -312,6 +346,11 @@ impl<'a> Redactor<'a> {
         }
         Cow::Owned(d)
     }
+}
+
+/// What separates the words of a message: blanks, quotes, brackets and punctuation.
+fn is_delimiter(c: char) -> bool {
+    c.is_whitespace() || "`'\",;:()[]{}<>=.!?/".contains(c)
 }
 
 /// `s` with each occurrence of `v` that stands as a word (not inside a longer word) masked.
@@ -388,6 +427,30 @@ mod tests {
         let n = neutralize_source(s);
         assert_eq!(n.len(), s.len());
         assert_eq!(n, "a?[2Jb\r\nc?d??");
+    }
+
+    #[test]
+    fn a_redactor_masks_the_values_of_every_file_in_any_text() {
+        let mut db = SourceDb::new();
+        db.add(crate::source::SourceFile::new(
+            "k",
+            b"auth_pass pw1\nauth_pass \"two words\"\n".to_vec(),
+        ));
+        let r = Redactor::new(&db);
+        assert_eq!(
+            r.text("unknown keyword `pw1` (pw12)", Escape::Structured),
+            "unknown keyword `***` (pw12)"
+        );
+        assert_eq!(
+            r.text("say two words\x1b", Escape::Text),
+            "say *********\\x1b"
+        );
+        assert_eq!(&*r.source(0), "auth_pass ***\nauth_pass ***********\n");
+        assert!(r.touches_secret(0, Span::new(10, 10)));
+        assert!(r.touches_secret(0, Span::new(0, 11)));
+        assert!(!r.touches_secret(0, Span::new(0, 9)));
+        assert!(r.touches_secret(0, Span::new(24, 30)));
+        assert!(!r.touches_secret(0, Span::new(14, 23)));
     }
 
     #[test]

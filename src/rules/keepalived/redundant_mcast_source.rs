@@ -63,10 +63,18 @@ fn check(cx: &NodeCtx, out: &mut Vec<Diagnostic>) {
             "KA011",
             m.file,
             stmt,
-            format!(
-                "`{}` has `mcast_src_ip` although it is configured for unicast",
-                inst.name.value
-            ),
+            if inst.unicast_peers.is_empty() {
+                // Without peers keepalived sends multicast (KA010): do not call it unicast.
+                format!(
+                    "`{}` sets its advert source twice, with `mcast_src_ip` and `unicast_src_ip`",
+                    inst.name.value
+                )
+            } else {
+                format!(
+                    "`{}` has `mcast_src_ip` although it is configured for unicast",
+                    inst.name.value
+                )
+            },
         );
         match &inst.unicast_src_ip {
             Some(u) => {
