@@ -214,9 +214,23 @@ fn check(cx: &ClusterCtx, out: &mut Vec<Diagnostic>) {
                 } else {
                     aim
                 };
+                // Copying a notify command whose script this node does not have would add a
+                // command that cannot run (KA018): no fix then.
+                let runnable = |c: &String| {
+                    crate::project::command_program(c).is_none_or(|p| {
+                        !p.starts_with('/')
+                            || ["/bin/", "/sbin/", "/usr/bin/", "/usr/sbin/"]
+                                .iter()
+                                .any(|d| p.starts_with(d))
+                            || cx.cluster.nodes[*n]
+                                .program(&p)
+                                .is_some_and(|x| x.resolved.is_some())
+                    })
+                };
                 if let Some((w, why)) = aim_here
                     && w != vals[k]
                     && key != "track_interface"
+                    && (!key.starts_with("notify") || w.is_none_or(runnable))
                     && let Some(fix) = align(cx, inst, key, here.map(|x| (x.2, x.3)), w, why)
                 {
                     d = d.with_fix(fix);
