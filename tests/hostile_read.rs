@@ -257,6 +257,24 @@ fn no_spelling_of_a_password_reaches_any_output() {
         "fix --diff leaks {:?}",
         leaked(&diff)
     );
+    // A written baseline holds each finding's line: masked too, whatever the layout.
+    let baseline = d.path().join("baseline.json");
+    let (_, _, err) = check(
+        &[
+            "--write-baseline",
+            baseline.to_str().unwrap(),
+            "--select",
+            "ALL",
+        ],
+        &c,
+    );
+    let written = std::fs::read_to_string(&baseline).unwrap_or_else(|e| panic!("{e}: {err}"));
+    assert!(written.contains("\"line\""), "{written}");
+    assert!(
+        leaked(&written).is_empty(),
+        "the baseline leaks {:?}",
+        leaked(&written)
+    );
     // --show-secrets is the one way to see them.
     let mut cmd = haconf();
     cmd.args(["fix", "--diff", "--unsafe", "--show-secrets"])

@@ -3,7 +3,7 @@
 //! numbers, so an edit above a finding does not bring it back. Each recorded entry absorbs
 //! one finding, so a second copy of the same problem on an identical line is still new.
 
-use super::{display_path, mask_secrets};
+use super::{Redactor, display_path};
 use crate::diagnostic::Diagnostic;
 use crate::source::SourceDb;
 use serde::{Deserialize, Serialize};
@@ -22,20 +22,25 @@ pub struct Baseline {
     pub findings: Vec<Entry>,
 }
 
-fn entry(db: &SourceDb, d: &Diagnostic) -> Entry {
+/// The entry of a finding. Its line comes through the one redactor of every output, so a
+/// secret is masked whatever its layout (a value alone on the line after `auth_pass` too).
+fn entry(red: &Redactor, db: &SourceDb, d: &Diagnostic) -> Entry {
     let f = db.get(d.file);
     let (l, _) = f.line_col(d.span.start);
     Entry {
         file: display_path(&f.path),
         code: d.code.to_owned(),
-        line: mask_secrets(f.line_text(l).trim()).into_owned(),
+        line: red.line(d.file, l).trim().to_owned(),
     }
 }
 
 pub fn write(db: &SourceDb, diags: &[Diagnostic]) -> String {
     let b = Baseline {
         version: 1,
-        findings: diags.iter().map(|d| entry(db, d)).collect(),
+        findings: {
+            let red = Redactor::new(db);
+            diags.iter().map(|d| entry(&red, db, d)).collect()
+        },
     };
     let mut s = serde_json::to_string_pretty(&b).unwrap_or_default();
     s.push('\n');
@@ -49,10 +54,11 @@ pub fn parse(text: &str) -> Result<Baseline, String> {
 /// The findings not in the baseline.
 pub fn filter(db: &SourceDb, diags: Vec<Diagnostic>, baseline: &Baseline) -> Vec<Diagnostic> {
     let mut left: Vec<Option<&Entry>> = baseline.findings.iter().map(Some).collect();
+    let red = Redactor::new(db);
     diags
         .into_iter()
         .filter(|d| {
-            let e = entry(db, d);
+            let e = entry(&red, db, d);
             match left.iter_mut().find(|x| x.is_some_and(|x| *x == e)) {
                 Some(slot) => {
                     *slot = None;

@@ -3,7 +3,7 @@
 //! nodes, fixes where a rule has one, and `partialFingerprints` without line numbers (file,
 //! rule, text of the line), so a finding keeps its identity when lines move.
 
-use super::{Escape, Redactor, display_path, mask_secrets};
+use super::{Escape, Redactor, display_path};
 use crate::diagnostic::{Diagnostic, Severity};
 use crate::source::{SourceDb, Span};
 use serde_json::{Value, json};
@@ -124,7 +124,7 @@ pub fn render(db: &SourceDb, diags: &[Diagnostic]) -> String {
                 "message": {"text": d.message},
                 "locations": [location(db, d.file, d.span)],
                 "partialFingerprints": {
-                    "haconfLine/v1": fnv(&format!("{path}\0{}\0{}", d.code, mask_secrets(f.line_text(line).trim()))),
+                    "haconfLine/v1": fnv(&format!("{path}\0{}\0{}", d.code, red.line(d.file, line).trim())),
                 },
             });
             if !d.related.is_empty() {
