@@ -218,6 +218,18 @@ fn a_two_node_cluster_with_keepalived_running() {
     lab.wait("the VIP on ha2", Duration::from_secs(30), |l| {
         l.holds("ha2", "10.77.0.100") && !l.holds("ha1", "10.77.0.100")
     });
+    // The VIP moves as soon as keepalived sends its priority-0 advert; the process itself
+    // exits a little later. The pull must see it gone.
+    let gone =
+        "p=$(cat /run/keepalived.pid 2>/dev/null); [ -z \"$p\" ] || ! kill -0 \"$p\" 2>/dev/null";
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    while !lab.ssh("ha1", gone).status.success() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "keepalived did not exit on ha1"
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    }
     let o = lab.haconf(
         work.path(),
         &["pull", "-F", &cfg, "ha1", "ha2", "--out", "live"],
